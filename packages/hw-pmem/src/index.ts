@@ -1,0 +1,4 @@
+/**
+ * @pagelab/hw-pmem public API (filled in by the package modules).
+ */
+export {};

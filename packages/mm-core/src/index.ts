@@ -1,0 +1,4 @@
+/**
+ * @pagelab/mm-core public API (filled in by the package modules).
+ */
+export {};

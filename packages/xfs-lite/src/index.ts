@@ -1,0 +1,4 @@
+/**
+ * @pagelab/xfs-lite public API (filled in by the package modules).
+ */
+export {};
