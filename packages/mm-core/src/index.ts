@@ -1,4 +1,8 @@
 /**
- * @pagelab/mm-core public API (filled in by the package modules).
+ * @pagelab/mm-core: the Linux memory-management model. Each area's index lists its
+ * exports by name; this file gathers them.
  */
-export {};
+export * from "./types.js";
+export * from "./errno.js";
+export * from "./sched/index.js";
+export * from "./task/index.js";
