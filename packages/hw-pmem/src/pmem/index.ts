@@ -1,0 +1,3 @@
+export { PmemBlockDevice } from "./block-device.js";
+export type { PmemWriteFlags } from "./block-device.js";
+export type { DaxAccessMode, DaxDirectAccessResult } from "./dax.js";
