@@ -1,0 +1,147 @@
+/**
+ * The in-core inode: VFS attributes, the XFS on-disk core fields the file layers use, the
+ * data and CoW forks, and the two sleeping locks (i_rwsem = IOLOCK, invalidate_lock =
+ * MMAPLOCK).
+ *
+ * @see fs/xfs/xfs_inode.h struct xfs_inode, xfs_ilock(), xfs_ilock2_io_mmap(),
+ *      xfs_is_reflink_inode(), xfs_get_cowextsz_hint(); fs/xfs/libxfs/xfs_format.h
+ *      XFS_DIFLAG_*, XFS_DIFLAG2_*; include/uapi/linux/fs.h FS_XFLAG_*
+ *
+ * Simplified: no ILOCK (metadata changes are atomic between sleeping points here), no
+ * attribute fork, timestamps or ownership.
+ */
+import { RwSemaphore, type Sleepable } from "@pagelab/mm-core";
+import { XfsIfork } from "../bmap/fork.js";
+
+export const S_IFMT = 0o170000;
+export const S_IFREG = 0o100000;
+export const S_IFDIR = 0o040000;
+
+export const XFS_DIFLAG_IMMUTABLE = 1 << 3;
+export const XFS_DIFLAG_APPEND = 1 << 4;
+export const XFS_DIFLAG2_DAX = 1 << 0;
+export const XFS_DIFLAG2_REFLINK = 1 << 1;
+export const XFS_DIFLAG2_COWEXTSIZE = 1 << 2;
+
+export const FS_XFLAG_IMMUTABLE = 0x00000008;
+export const FS_XFLAG_APPEND = 0x00000010;
+export const FS_XFLAG_COWEXTSIZE = 0x00010000;
+export const FS_XFLAG_DAX = 0x00008000;
+export const FS_XFLAG_HASATTR = 0x80000000;
+
+/** `XFS_DEFAULT_COWEXTSZ_HINT`: blocks of CoW preallocation when no hint is set. */
+export const XFS_DEFAULT_COWEXTSZ_HINT = 32;
+
+export class XfsInode {
+  mode: number;
+  nlink = 1;
+  /** `i_size` in bytes. */
+  size = 0;
+  /** `i_nblocks`: blocks mapped by the data fork (shared ones counted in full). */
+  nblocks = 0;
+  /** `i_delayed_blks`: CoW staging blocks held in the CoW fork. */
+  delayedBlks = 0;
+  diflags = 0;
+  diflags2 = 0;
+  /** `i_cowextsize` in blocks (0: the default hint). */
+  cowextsize = 0;
+  generation = 0;
+  readonly dataFork = new XfsIfork();
+  /** `i_cowfp`: created on first CoW, in-core only as in XFS. */
+  cowFork: XfsIfork | null = null;
+  /** `i_rwsem` (XFS_IOLOCK). */
+  readonly iRwsem: RwSemaphore;
+  /** `i_mapping->invalidate_lock` (XFS_MMAPLOCK). */
+  readonly mmapLock: RwSemaphore;
+  /** Open file descriptions (`i_count` beyond the dentry's). */
+  openCount = 0;
+  /** `i_writecount` < 0 denies writes (an executing or swap file). */
+  writecount = 0;
+  /** S_SWAPFILE. */
+  swapfile = false;
+  /** Set when the inode has been evicted and its blocks freed. */
+  freed = false;
+
+  constructor(
+    readonly ino: number,
+    mode: number,
+  ) {
+    this.mode = mode;
+    this.iRwsem = new RwSemaphore(`xfs_iolock:${ino}`);
+    this.mmapLock = new RwSemaphore(`xfs_mmaplock:${ino}`);
+  }
+
+  isDir(): boolean {
+    return (this.mode & S_IFMT) === S_IFDIR;
+  }
+  isReg(): boolean {
+    return (this.mode & S_IFMT) === S_IFREG;
+  }
+  /** `xfs_is_reflink_inode()`. */
+  isReflink(): boolean {
+    return (this.diflags2 & XFS_DIFLAG2_REFLINK) !== 0;
+  }
+  /** IS_DAX(): the per-inode DAX flag (the mount option comes from the kernel package). */
+  isDax(): boolean {
+    return (this.diflags2 & XFS_DIFLAG2_DAX) !== 0;
+  }
+  isImmutable(): boolean {
+    return (this.diflags & XFS_DIFLAG_IMMUTABLE) !== 0;
+  }
+  isAppend(): boolean {
+    return (this.diflags & XFS_DIFLAG_APPEND) !== 0;
+  }
+
+  /** `xfs_get_cowextsz_hint()` in blocks. */
+  cowextszHint(): number {
+    return this.diflags2 & XFS_DIFLAG2_COWEXTSIZE && this.cowextsize > 0 ? this.cowextsize : XFS_DEFAULT_COWEXTSZ_HINT;
+  }
+
+  /** `xfs_ip2xflags()`: FS_XFLAG_* as FS_IOC_FSGETXATTR reports them. */
+  xflags(): number {
+    let f = 0;
+    if (this.diflags & XFS_DIFLAG_IMMUTABLE) f |= FS_XFLAG_IMMUTABLE;
+    if (this.diflags & XFS_DIFLAG_APPEND) f |= FS_XFLAG_APPEND;
+    if (this.diflags2 & XFS_DIFLAG2_DAX) f |= FS_XFLAG_DAX;
+    if (this.diflags2 & XFS_DIFLAG2_COWEXTSIZE) f |= FS_XFLAG_COWEXTSIZE;
+    return f;
+  }
+}
+
+/** `xfs_ilock(ip, XFS_IOLOCK_EXCL | XFS_MMAPLOCK_EXCL)`: i_rwsem first, then MMAPLOCK. */
+export function* xfsIlockIoMmap(ip: XfsInode): Sleepable {
+  yield* ip.iRwsem.downWrite();
+  yield* ip.mmapLock.downWrite();
+}
+
+export function xfsIunlockIoMmap(ip: XfsInode): void {
+  ip.mmapLock.upWrite();
+  ip.iRwsem.upWrite();
+}
+
+/**
+ * `xfs_ilock2_io_mmap()`: both inodes' IOLOCK then both MMAPLOCKs, each pair in inode
+ * number order (one set when both are the same inode).
+ */
+export function* xfsIlock2IoMmap(a: XfsInode, b: XfsInode): Sleepable {
+  if (a === b) {
+    yield* xfsIlockIoMmap(a);
+    return;
+  }
+  const [first, second] = a.ino < b.ino ? [a, b] : [b, a];
+  yield* first.iRwsem.downWrite();
+  yield* second.iRwsem.downWrite();
+  yield* first.mmapLock.downWrite();
+  yield* second.mmapLock.downWrite();
+}
+
+export function xfsIunlock2IoMmap(a: XfsInode, b: XfsInode): void {
+  if (a === b) {
+    xfsIunlockIoMmap(a);
+    return;
+  }
+  a.mmapLock.upWrite();
+  b.mmapLock.upWrite();
+  a.iRwsem.upWrite();
+  b.iRwsem.upWrite();
+}
