@@ -131,13 +131,13 @@ describe("CPU cache and persistence domain", () => {
   it("writing 1 MiB and flushing it is cheap", () => {
     const p = createPmemPlatform();
     const mib = new Uint8Array(1 << 20).fill(3);
-    const t0 = performance.now();
+    const t0 = Date.now();
     for (let i = 0; i < 4; i++) {
       p.store(BASE + i * mib.length, mib);
       p.clwb(BASE + i * mib.length, mib.length);
       p.sfence();
     }
-    const ms = performance.now() - t0;
+    const ms = Date.now() - t0;
     expect(p.counters.mediaLineWrites).toBe((4 * mib.length) / 64);
     expect(ms).toBeLessThan(2000);
   });
