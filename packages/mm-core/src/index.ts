@@ -6,3 +6,5 @@ export * from "./types.js";
 export * from "./errno.js";
 export * from "./sched/index.js";
 export * from "./task/index.js";
+export * from "./page/index.js";
+export * from "./xarray/index.js";
