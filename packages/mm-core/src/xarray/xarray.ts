@@ -103,6 +103,16 @@ function maxIndex(node: XaNode): number {
   return SCALE[node.shift / XA_CHUNK_SHIFT]! * XA_CHUNK_SIZE - 1;
 }
 
+/** The entry covering `index` in a subtree, without counting the walk. */
+function entryIn(node: XaNode, index: number): unknown {
+  for (;;) {
+    let slot = node.slots[offsetOf(index, node.shift)];
+    if (slot instanceof Sibling) slot = node.slots[slot.offset];
+    if (!(slot instanceof XaNode)) return slot;
+    node = slot;
+  }
+}
+
 function checkIndex(index: number): void {
   if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`xarray: bad index ${index}`);
 }
@@ -212,7 +222,7 @@ export class XArray<T extends NonNullable<unknown>> {
 
   /**
    * `xa_store_order()`: one entry for the 2^order indices from `index` rounded down to a
-   * multiple of 2^order.
+   * multiple of 2^order. Returns the entry that covered that first index.
    */
   storeOrder(index: number, order: number, entry: T): T | undefined {
     checkIndex(index);
@@ -269,15 +279,12 @@ export class XArray<T extends NonNullable<unknown>> {
     if (at instanceof Sibling) offset = at.offset;
     const first = node.slots[offset];
     if (sibs > 0) this.squashMarks(node, offset, sibs);
-    let old: unknown = first instanceof XaNode ? undefined : first;
+    const old = first instanceof XaNode ? entryIn(first, index) : first;
     let value: unknown = entry;
     for (let off = offset; off <= offset + sibs; off++) {
       const next = node.slots[off];
       if (next instanceof XaNode) this.freeNodes(next);
-      else if (isEntry(next)) {
-        this.nrEntries--;
-        if (off !== offset) old ??= next;
-      }
+      else if (isEntry(next)) this.nrEntries--;
       if (next === null) node.count++;
       node.slots[off] = value;
       value = SIBLINGS[offset];
@@ -521,5 +528,61 @@ export class XArray<T extends NonNullable<unknown>> {
   /** Bytes a kernel would spend on this tree's nodes. */
   metadataBytes(): number {
     return this.nrNodes * XA_NODE_BYTES;
+  }
+
+  /**
+   * `XA_NODE_BUG_ON()` over the whole tree: counts, parent links, mark propagation,
+   * sibling placement, no empty or collapsible nodes. Throws an Error naming the breach.
+   */
+  checkTree(): void {
+    const fail = (msg: string): never => {
+      throw new Error(`xarray: ${msg}`);
+    };
+    const head = this.head;
+    let nodes = 0;
+    let entries = 0;
+    const anyMark = [false, false, false];
+    const visit = (node: XaNode, parent: XaNode | null, offset: number): boolean[] => {
+      nodes++;
+      if (node.parent !== parent || (parent && node.offset !== offset)) fail(`bad parent link at shift ${node.shift}`);
+      if (parent && node.shift !== parent.shift - XA_CHUNK_SHIFT) fail("bad child shift");
+      let count = 0;
+      const has = [false, false, false];
+      node.slots.forEach((s, off) => {
+        if (s === null) {
+          for (const m of XA_MARKS) if (markTest(node, m, off)) fail(`mark ${m} on empty slot ${off}`);
+          return;
+        }
+        count++;
+        if (s instanceof Sibling) {
+          if (s.offset >= off || !isEntry(node.slots[s.offset])) fail(`stray sibling at ${off}`);
+          for (const m of XA_MARKS) if (markTest(node, m, off)) fail(`mark ${m} on sibling slot ${off}`);
+          return;
+        }
+        let below = [false, false, false];
+        if (s instanceof XaNode) below = visit(s, node, off);
+        else entries++;
+        for (const m of XA_MARKS) {
+          const set = markTest(node, m, off);
+          if (s instanceof XaNode && set !== below[m]) fail(`mark ${m} not propagated at shift ${node.shift} slot ${off}`);
+          if (set) has[m] = true;
+        }
+      });
+      if (count !== node.count) fail(`count ${node.count} != ${count} at shift ${node.shift}`);
+      if (count === 0) fail("empty node left in the tree");
+      return has;
+    };
+    if (head instanceof XaNode) {
+      const has = visit(head, null, 0);
+      for (const m of XA_MARKS) anyMark[m] = has[m]!;
+      if (head.count === 1 && head.slots[0] !== null && (head.slots[0] instanceof XaNode || head.shift === 0))
+        fail("root should have been shrunk");
+    } else if (head !== null) {
+      entries = 1;
+      for (const m of XA_MARKS) anyMark[m] = (this.rootMarks & (1 << m)) !== 0;
+    }
+    for (const m of XA_MARKS) if (anyMark[m] !== this.anyMarked(m)) fail(`xa_flags mark ${m} out of sync`);
+    if (nodes !== this.nrNodes) fail(`node count ${this.nrNodes} != ${nodes}`);
+    if (entries !== this.nrEntries) fail(`entry count ${this.nrEntries} != ${entries}`);
   }
 }
