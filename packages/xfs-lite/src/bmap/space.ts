@@ -62,6 +62,8 @@ export interface XfsSpace {
   freeExtent(fsb: XfsFsblock, len: number): void;
   /** Free blocks left (`sb_fdblocks`). */
   freeBlocks(): number;
+  /** The free extents of one AG in block order (a bnobt walk; for the checker). */
+  freeExtents(agno: XfsAgnumber): { bno: XfsAgblock; len: number }[];
   refcountbt(agno: XfsAgnumber): XfsRefcountBtree;
   rmapbt(agno: XfsAgnumber): XfsRmapBtree;
 }

@@ -1,0 +1,24 @@
+/**
+ * A file system on in-memory metadata and data blocks — the file layers without a block
+ * device or a log (nothing survives a "power loss"; use the mounted file system for that).
+ *
+ * @see fs/xfs/xfs_super.c xfs_fs_fill_super() (what a mount assembles)
+ */
+import { XfsMemSpace } from "../bmap/mem-space.js";
+import { XfsMemDataDevice } from "./data-dev.js";
+import { XfsFileSystem } from "./xfs-fs.js";
+
+export interface XfsMemFsOptions {
+  agcount?: number;
+  agblocks?: number;
+  reflink?: boolean;
+  rmapbt?: boolean;
+}
+
+export function xfsMemFs(opts: XfsMemFsOptions = {}): XfsFileSystem {
+  const agblocks = opts.agblocks ?? 16384;
+  const agblklog = Math.ceil(Math.log2(agblocks));
+  const geo = { blockSize: 4096, agblklog, agcount: opts.agcount ?? 4, agblocks };
+  const space = new XfsMemSpace(geo, opts.reflink ?? true, opts.rmapbt ?? true);
+  return new XfsFileSystem({ space, dev: new XfsMemDataDevice(geo.blockSize) });
+}

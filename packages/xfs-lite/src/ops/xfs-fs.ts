@@ -1,0 +1,740 @@
+/**
+ * The file-system API the kernel package calls: namespace operations, read/write, setattr
+ * size, fallocate, remap_file_range (clone / dedupe), FIEMAP, statx, the inode flags, and
+ * eviction.
+ *
+ * @see fs/xfs/xfs_file.c xfs_file_fallocate(), xfs_file_remap_range(), xfs_file_fsync(),
+ *      xfs_break_layouts(); fs/xfs/xfs_iops.c xfs_setattr_size(), xfs_vn_getattr(),
+ *      xfs_vn_fiemap(); fs/xfs/xfs_bmap_util.c xfs_alloc_file_space(),
+ *      xfs_free_file_space(), xfs_collapse_file_space(), xfs_insert_file_space();
+ *      fs/xfs/xfs_reflink.c xfs_reflink_remap_prep(), xfs_reflink_unshare();
+ *      fs/xfs/xfs_inode.c xfs_inactive(), xfs_itruncate_extents(); fs/xfs/xfs_ioctl.c
+ *      xfs_fileattr_set(); fs/open.c vfs_fallocate(); fs/remap_range.c
+ *
+ * Locks: read takes i_rwsem shared, write exclusive; truncate, fallocate, clone and dedupe
+ * take i_rwsem and the MMAPLOCK exclusive (both inodes in inode-number order) and call the
+ * layout-break hook before touching extents.
+ */
+import { KernelError, type Sleepable } from "@pagelab/mm-core";
+import { xfsBmapHoleBlocks, xfsBmapiWrite, xfsBmapMapExtent, xfsBmapUnmapExtent, xfsBunmapi } from "../bmap/bmap.js";
+import type { XfsSpace } from "../bmap/space.js";
+import { XFS_DATA_FORK, XFS_EXT_UNWRITTEN } from "../iext/types.js";
+import {
+  FS_XFLAG_APPEND,
+  FS_XFLAG_COWEXTSIZE,
+  FS_XFLAG_DAX,
+  FS_XFLAG_IMMUTABLE,
+  S_IFDIR,
+  S_IFREG,
+  XFS_DIFLAG2_COWEXTSIZE,
+  XFS_DIFLAG2_DAX,
+  XFS_DIFLAG_APPEND,
+  XFS_DIFLAG_IMMUTABLE,
+  XfsInode,
+  xfsIlock2IoMmap,
+  xfsIlockIoMmap,
+  xfsIunlock2IoMmap,
+  xfsIunlockIoMmap,
+} from "../inode/inode.js";
+import {
+  xfsReflinkCancelCowRange,
+  xfsReflinkRemapBlocks,
+  xfsReflinkSetInodeFlag,
+  xfsReflinkTryClearInodeFlag,
+} from "../reflink/reflink.js";
+import type { XfsDataDevice } from "./data-dev.js";
+import { xfsFileReadRange, xfsFileUnshareRange, xfsFileWriteRange, xfsFileZeroRange, type XfsFileIoEnv } from "./file-io.js";
+import { IOMAP_F_SHARED, IOMAP_HOLE, IOMAP_UNWRITTEN, IOMAP_WRITE, type Iomap } from "./iomap.js";
+import { xfsReadIomapBegin, xfsWriteIomapBegin, xfsWriteIomapEnd, type XfsTransRunner } from "./xfs-iomap.js";
+
+export const FALLOC_FL_KEEP_SIZE = 0x01;
+export const FALLOC_FL_PUNCH_HOLE = 0x02;
+export const FALLOC_FL_NO_HIDE_STALE = 0x04;
+export const FALLOC_FL_COLLAPSE_RANGE = 0x08;
+export const FALLOC_FL_ZERO_RANGE = 0x10;
+export const FALLOC_FL_INSERT_RANGE = 0x20;
+export const FALLOC_FL_UNSHARE_RANGE = 0x40;
+
+export const REMAP_FILE_DEDUP = 1 << 0;
+export const REMAP_FILE_CAN_SHORTEN = 1 << 1;
+
+export const FIEMAP_EXTENT_LAST = 0x1;
+export const FIEMAP_EXTENT_UNWRITTEN = 0x800;
+export const FIEMAP_EXTENT_SHARED = 0x2000;
+
+export const STATX_ATTR_DAX = 0x00200000;
+
+export const FMODE_READ = 0x1;
+export const FMODE_WRITE = 0x2;
+export const O_APPEND = 0o2000;
+
+/** `MAX_LFS_FILESIZE` on 64-bit. */
+export const MAX_LFS_FILESIZE = 2 ** 63 - 1;
+const NAME_MAX = 255;
+
+/** An open file description, as far as this layer cares. */
+export interface XfsFile {
+  readonly ip: XfsInode;
+  readonly fmode: number;
+  readonly flags: number;
+  /** The file system the file belongs to (EXDEV across file systems). */
+  readonly fs: XfsFileSystem;
+}
+
+export interface FiemapExtent {
+  feLogical: number;
+  fePhysical: number;
+  feLength: number;
+  feFlags: number;
+}
+
+export interface XfsStatx {
+  ino: number;
+  mode: number;
+  nlink: number;
+  size: number;
+  /** 512-byte units, shared blocks counted in full, CoW staging blocks included. */
+  blocks: number;
+  blksize: number;
+  attributes: number;
+}
+
+export interface XfsFsxattr {
+  xflags: number;
+  extsize: number;
+  cowextsize: number;
+  nextents: number;
+}
+
+/**
+ * `xfs_break_layouts()`: called with i_rwsem and the MMAPLOCK held before extents change;
+ * DAX plugs its busy-page wait in here.
+ */
+export type XfsLayoutBreakHook = (ip: XfsInode) => Sleepable;
+
+export interface XfsFileSystemOptions {
+  readonly space: XfsSpace;
+  readonly dev: XfsDataDevice;
+  /** How a metadata change runs as a transaction (default: reservation check, then run). */
+  readonly trans?: XfsTransRunner;
+  /** Force the log (fsync); default nothing to do. */
+  readonly logForce?: () => void;
+  readonly firstIno?: number;
+}
+
+export class XfsFileSystem implements XfsFileIoEnv {
+  readonly blockSize: number;
+  readonly space: XfsSpace;
+  readonly dev: XfsDataDevice;
+  readonly trans: XfsTransRunner;
+  readonly inodes = new Map<number, XfsInode>();
+  readonly root: XfsInode;
+  layoutBreak: XfsLayoutBreakHook | undefined;
+  private readonly dirents = new Map<number, Map<string, number>>();
+  private nextIno: number;
+  private readonly logForce: () => void;
+
+  constructor(opts: XfsFileSystemOptions) {
+    this.space = opts.space;
+    this.dev = opts.dev;
+    this.blockSize = opts.space.geo.blockSize;
+    this.trans =
+      opts.trans ??
+      (<T>(resblks: number, fn: (sp: XfsSpace) => T): T => {
+        if (resblks > this.space.freeBlocks()) throw new KernelError("ENOSPC");
+        return fn(this.space);
+      });
+    this.logForce = opts.logForce ?? (() => {});
+    this.nextIno = opts.firstIno ?? 128;
+    this.root = this.ialloc(S_IFDIR | 0o755);
+    this.root.nlink = 2;
+  }
+
+  // ---- inodes and the namespace -------------------------------------------------
+
+  private ialloc(mode: number): XfsInode {
+    const ip = new XfsInode(this.nextIno++, mode);
+    this.inodes.set(ip.ino, ip);
+    if (ip.isDir()) this.dirents.set(ip.ino, new Map());
+    return ip;
+  }
+
+  private entries(dir: XfsInode): Map<string, number> {
+    const d = this.dirents.get(dir.ino);
+    if (d === undefined) throw new KernelError("ENOTDIR");
+    return d;
+  }
+
+  /** `xfs_lookup()`. */
+  lookup(dir: XfsInode, name: string): XfsInode {
+    const ino = this.entries(dir).get(name);
+    if (ino === undefined) throw new KernelError("ENOENT", name);
+    return this.inodes.get(ino)!;
+  }
+
+  /** Names in a directory (readdir order = creation order). */
+  readdir(dir: XfsInode): string[] {
+    return [...this.entries(dir).keys()];
+  }
+
+  /** `xfs_create()`; with `exclusive` false an existing regular file is returned (O_CREAT). */
+  *create(dir: XfsInode, name: string, mode = S_IFREG | 0o644, exclusive = false): Sleepable<XfsInode> {
+    if (name.length > NAME_MAX) throw new KernelError("ENAMETOOLONG");
+    yield* dir.iRwsem.downWrite();
+    try {
+      const d = this.entries(dir);
+      const old = d.get(name);
+      if (old !== undefined) {
+        if (exclusive) throw new KernelError("EEXIST", name);
+        return this.inodes.get(old)!;
+      }
+      const ip = this.ialloc(mode);
+      d.set(name, ip.ino);
+      if (ip.isDir()) {
+        ip.nlink = 2;
+        dir.nlink++;
+      }
+      // new files inherit the DAX flag and the CoW extent size hint from the directory
+      ip.diflags2 |= dir.diflags2 & (XFS_DIFLAG2_DAX | XFS_DIFLAG2_COWEXTSIZE);
+      ip.cowextsize = dir.cowextsize;
+      return ip;
+    } finally {
+      dir.iRwsem.upWrite();
+    }
+  }
+
+  *mkdir(dir: XfsInode, name: string): Sleepable<XfsInode> {
+    return yield* this.create(dir, name, S_IFDIR | 0o755, true);
+  }
+
+  /** `xfs_remove()` for a file: the last link and last open reference free the inode. */
+  *unlink(dir: XfsInode, name: string): Sleepable {
+    yield* dir.iRwsem.downWrite();
+    try {
+      const ip = this.lookup(dir, name);
+      if (ip.isDir()) throw new KernelError("EISDIR", name);
+      if (ip.isImmutable() || ip.isAppend()) throw new KernelError("EPERM", name);
+      this.entries(dir).delete(name);
+      ip.nlink--;
+      this.iputMaybeEvict(ip);
+    } finally {
+      dir.iRwsem.upWrite();
+    }
+  }
+
+  *rmdir(dir: XfsInode, name: string): Sleepable {
+    yield* dir.iRwsem.downWrite();
+    try {
+      const ip = this.lookup(dir, name);
+      if (!ip.isDir()) throw new KernelError("ENOTDIR", name);
+      if (this.entries(ip).size > 0) throw new KernelError("ENOTEMPTY", name);
+      this.entries(dir).delete(name);
+      dir.nlink--;
+      ip.nlink = 0;
+      this.dirents.delete(ip.ino);
+      this.iputMaybeEvict(ip);
+    } finally {
+      dir.iRwsem.upWrite();
+    }
+  }
+
+  /** `xfs_rename()`: replaces an existing target file. */
+  *rename(odir: XfsInode, oname: string, ndir: XfsInode, nname: string): Sleepable {
+    if (nname.length > NAME_MAX) throw new KernelError("ENAMETOOLONG");
+    const [a, b] = odir.ino <= ndir.ino ? [odir, ndir] : [ndir, odir];
+    yield* a.iRwsem.downWrite();
+    if (b !== a) yield* b.iRwsem.downWrite();
+    try {
+      const ip = this.lookup(odir, oname);
+      const target = this.entries(ndir).get(nname);
+      if (target === ip.ino) return;
+      if (target !== undefined) {
+        const t = this.inodes.get(target)!;
+        if (t.isDir() !== ip.isDir()) throw new KernelError(t.isDir() ? "EISDIR" : "ENOTDIR", nname);
+        if (t.isDir() && this.entries(t).size > 0) throw new KernelError("ENOTEMPTY", nname);
+        t.nlink = t.isDir() ? 0 : t.nlink - 1;
+        this.iputMaybeEvict(t);
+      }
+      this.entries(odir).delete(oname);
+      this.entries(ndir).set(nname, ip.ino);
+    } finally {
+      if (b !== a) b.iRwsem.upWrite();
+      a.iRwsem.upWrite();
+    }
+  }
+
+  /** Open a file (`iget` + FMODE bits). */
+  open(ip: XfsInode, fmode = FMODE_READ | FMODE_WRITE, flags = 0): XfsFile {
+    if (ip.freed) throw new KernelError("ESTALE");
+    if (fmode & FMODE_WRITE && ip.isDir()) throw new KernelError("EISDIR");
+    if (fmode & FMODE_WRITE && ip.isImmutable()) throw new KernelError("EPERM");
+    if (fmode & FMODE_WRITE && ip.isAppend() && !(flags & O_APPEND)) throw new KernelError("EPERM");
+    if (fmode & FMODE_WRITE && ip.writecount < 0) throw new KernelError("ETXTBSY");
+    ip.openCount++;
+    return { ip, fmode, flags, fs: this };
+  }
+
+  /** Close (`iput`): an unlinked inode is evicted at its last close. */
+  close(file: XfsFile): void {
+    file.ip.openCount--;
+    this.iputMaybeEvict(file.ip);
+  }
+
+  private iputMaybeEvict(ip: XfsInode): void {
+    if (ip.nlink > 0 || ip.openCount > 0 || ip.freed) return;
+    this.evict(ip);
+  }
+
+  /** `xfs_inactive()`: drop CoW staging blocks and every data block, then the inode. */
+  private evict(ip: XfsInode): void {
+    this.trans(0, (sp) => {
+      xfsReflinkCancelCowRange(sp, ip, 0, Number.MAX_SAFE_INTEGER, true);
+      xfsBunmapi(sp, ip, XFS_DATA_FORK, 0, Number.MAX_SAFE_INTEGER);
+    });
+    ip.size = 0;
+    ip.freed = true;
+    this.inodes.delete(ip.ino);
+  }
+
+  /**
+   * Drop the CoW fork preallocations of every inode, as inode eviction at unmount does
+   * (what fstests' `_test_cycle_mount` achieves before comparing block counts).
+   */
+  cancelAllCowBlocks(): void {
+    for (const ip of this.inodes.values()) {
+      if ((ip.cowFork?.nextents ?? 0) === 0) continue;
+      this.trans(0, (sp) => {
+        xfsReflinkCancelCowRange(sp, ip, 0, Number.MAX_SAFE_INTEGER, true);
+        xfsReflinkTryClearInodeFlag(sp, ip);
+      });
+    }
+  }
+
+  // ---- data ---------------------------------------------------------------------
+
+  /** `read()` at `pos`: at most up to EOF. */
+  *read(ip: XfsInode, pos: number, len: number): Sleepable<Uint8Array> {
+    if (ip.isDir()) throw new KernelError("EISDIR");
+    if (pos < 0 || len < 0) throw new KernelError("EINVAL");
+    yield* ip.iRwsem.downRead();
+    try {
+      const n = Math.max(0, Math.min(len, ip.size - pos));
+      const out = new Uint8Array(n);
+      xfsFileReadRange(this, ip, pos, out);
+      return out;
+    } finally {
+      ip.iRwsem.upRead();
+    }
+  }
+
+  /** `write()` of `data` at `pos` (at EOF for an O_APPEND file); returns bytes written. */
+  *write(file: XfsFile | XfsInode, pos: number, data: Uint8Array): Sleepable<number> {
+    const f = file instanceof XfsInode ? undefined : file;
+    const ip = f?.ip ?? (file as XfsInode);
+    if (f !== undefined && !(f.fmode & FMODE_WRITE)) throw new KernelError("EBADF");
+    if (ip.isDir()) throw new KernelError("EISDIR");
+    if (ip.isImmutable()) throw new KernelError("EPERM");
+    if (pos < 0) throw new KernelError("EINVAL");
+    yield* ip.iRwsem.downWrite();
+    try {
+      const at = f !== undefined && f.flags & O_APPEND ? ip.size : pos;
+      if (at + data.length > MAX_LFS_FILESIZE) throw new KernelError("EFBIG");
+      const n = xfsFileWriteRange(this, ip, at, data);
+      if (at + n > ip.size) ip.size = at + n;
+      return n;
+    } finally {
+      ip.iRwsem.upWrite();
+    }
+  }
+
+  /** `fsync()` / `fdatasync()`: metadata changes are committed; force the log. */
+  *fsync(ip: XfsInode, _datasync = false): Sleepable {
+    yield* ip.iRwsem.downRead();
+    try {
+      this.logForce();
+    } finally {
+      ip.iRwsem.upRead();
+    }
+  }
+
+  private *breakLayouts(ip: XfsInode): Sleepable {
+    if (this.layoutBreak !== undefined) yield* this.layoutBreak(ip);
+  }
+
+  // ---- size -------------------------------------------------------------------
+
+  /** `xfs_setattr_size()`: truncate or extend; a partial last block is zeroed past EOF. */
+  *truncate(ip: XfsInode, size: number): Sleepable {
+    if (ip.isDir()) throw new KernelError("EISDIR");
+    if (size < 0) throw new KernelError("EINVAL");
+    if (size > MAX_LFS_FILESIZE) throw new KernelError("EFBIG");
+    if (ip.isImmutable() || ip.isAppend()) throw new KernelError("EPERM");
+    yield* xfsIlockIoMmap(ip);
+    try {
+      yield* this.breakLayouts(ip);
+      this.setSizeLocked(ip, size);
+    } finally {
+      xfsIunlockIoMmap(ip);
+    }
+  }
+
+  private setSizeLocked(ip: XfsInode, size: number): void {
+    const bs = this.blockSize;
+    if (size < ip.size) {
+      // iomap_truncate_page(): zero the tail of the new EOF block (CoW if shared)
+      if (size % bs !== 0) xfsFileZeroRange(this, ip, size, Math.min(bs - (size % bs), ip.size - size));
+      const first = Math.ceil(size / bs);
+      this.trans(0, (sp) => {
+        xfsBunmapi(sp, ip, XFS_DATA_FORK, first, Number.MAX_SAFE_INTEGER - first);
+        xfsReflinkCancelCowRange(sp, ip, first, Number.MAX_SAFE_INTEGER - first, true);
+      });
+    }
+    ip.size = size;
+  }
+
+  // ---- fallocate -----------------------------------------------------------------
+
+  /** `vfs_fallocate()` + `xfs_file_fallocate()`. */
+  *fallocate(file: XfsFile | XfsInode, mode: number, offset: number, len: number): Sleepable {
+    const f = file instanceof XfsInode ? undefined : file;
+    const ip = f?.ip ?? (file as XfsInode);
+    const known =
+      FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_ZERO_RANGE | FALLOC_FL_INSERT_RANGE | FALLOC_FL_UNSHARE_RANGE;
+    if (offset < 0 || len <= 0) throw new KernelError("EINVAL");
+    if (mode & ~known) throw new KernelError("EOPNOTSUPP");
+    if ((mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) === (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
+      throw new KernelError("EOPNOTSUPP");
+    }
+    if (mode & FALLOC_FL_PUNCH_HOLE && !(mode & FALLOC_FL_KEEP_SIZE)) throw new KernelError("EOPNOTSUPP");
+    if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE) && mode & ~(FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) {
+      throw new KernelError("EINVAL");
+    }
+    if (mode === (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) throw new KernelError("EINVAL");
+    if (f !== undefined && !(f.fmode & FMODE_WRITE)) throw new KernelError("EBADF");
+    if (ip.isImmutable()) throw new KernelError("EPERM");
+    if (ip.isAppend() && mode & ~FALLOC_FL_KEEP_SIZE) throw new KernelError("EPERM");
+    if (ip.isDir()) throw new KernelError("EISDIR");
+    if (!ip.isReg()) throw new KernelError("ENODEV");
+    if (offset + len > MAX_LFS_FILESIZE) throw new KernelError("EFBIG");
+    const bs = this.blockSize;
+    yield* xfsIlockIoMmap(ip);
+    try {
+      yield* this.breakLayouts(ip);
+      if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) {
+        if (offset % bs !== 0 || len % bs !== 0) throw new KernelError("EINVAL");
+        if (mode & FALLOC_FL_COLLAPSE_RANGE) {
+          if (offset + len >= ip.size) throw new KernelError("EINVAL");
+          this.collapseRange(ip, offset / bs, len / bs);
+          ip.size -= len;
+        } else {
+          if (offset >= ip.size) throw new KernelError("EINVAL");
+          if (ip.size + len > MAX_LFS_FILESIZE) throw new KernelError("EFBIG");
+          this.insertRange(ip, offset / bs, len / bs);
+          ip.size += len;
+        }
+        return;
+      }
+      if (mode & FALLOC_FL_PUNCH_HOLE) {
+        this.freeFileSpace(ip, offset, len);
+        return;
+      }
+      if (mode & FALLOC_FL_UNSHARE_RANGE) {
+        const end = Math.min(offset + len, ip.size);
+        if (end > offset) xfsFileUnshareRange(this, ip, offset, end - offset);
+        this.trans(0, (sp) => xfsReflinkTryClearInodeFlag(sp, ip));
+      } else if (mode & FALLOC_FL_ZERO_RANGE) {
+        // xfs_zero_file_space(): free the whole blocks, zero the edges, preallocate unwritten
+        this.freeFileSpace(ip, offset, len);
+        this.allocFileSpace(ip, offset, len);
+      } else {
+        this.allocFileSpace(ip, offset, len);
+      }
+      if (!(mode & FALLOC_FL_KEEP_SIZE) && offset + len > ip.size) ip.size = offset + len;
+    } finally {
+      xfsIunlockIoMmap(ip);
+    }
+  }
+
+  /** `xfs_alloc_file_space()`: unwritten blocks for the holes of the range. */
+  private allocFileSpace(ip: XfsInode, offset: number, len: number): void {
+    const bs = this.blockSize;
+    const off = Math.floor(offset / bs);
+    const n = Math.ceil((offset + len) / bs) - off;
+    const need = xfsBmapHoleBlocks(ip, XFS_DATA_FORK, off, n);
+    this.trans(need, (sp) => xfsBmapiWrite(sp, ip, XFS_DATA_FORK, off, n, XFS_EXT_UNWRITTEN));
+  }
+
+  /** `xfs_free_file_space()`: unmap the whole blocks, zero the partial ones inside EOF. */
+  private freeFileSpace(ip: XfsInode, offset: number, len: number): void {
+    const bs = this.blockSize;
+    const first = Math.ceil(offset / bs);
+    const last = Math.floor((offset + len) / bs);
+    if (last > first) this.trans(0, (sp) => xfsBunmapi(sp, ip, XFS_DATA_FORK, first, last - first));
+    const zeroEdge = (from: number, to: number): void => {
+      const end = Math.min(to, ip.size);
+      if (end > from) xfsFileZeroRange(this, ip, from, end - from);
+    };
+    if (last < first) {
+      zeroEdge(offset, offset + len);
+    } else {
+      zeroEdge(offset, first * bs);
+      zeroEdge(last * bs, offset + len);
+    }
+  }
+
+  /** `xfs_prepare_shift()`: CoW blocks past the shift point would land at the wrong offsets. */
+  private prepareShift(sp: XfsSpace, ip: XfsInode, off: number): void {
+    xfsReflinkCancelCowRange(sp, ip, off, Number.MAX_SAFE_INTEGER - off, true);
+  }
+
+  /** `xfs_collapse_file_space()`: free the range, then shift later extents down. */
+  private collapseRange(ip: XfsInode, off: number, len: number): void {
+    this.trans(0, (sp) => {
+      this.prepareShift(sp, ip, off);
+      xfsBunmapi(sp, ip, XFS_DATA_FORK, off, len);
+      for (const p of xfsBmapUnmapExtent(sp, ip, off + len, Number.MAX_SAFE_INTEGER - off - len)) {
+        xfsBmapMapExtent(sp, ip, { ...p, brStartoff: p.brStartoff - len });
+      }
+    });
+  }
+
+  /** `xfs_insert_file_space()`: shift extents at and after `off` up, leaving a hole. */
+  private insertRange(ip: XfsInode, off: number, len: number): void {
+    this.trans(0, (sp) => {
+      this.prepareShift(sp, ip, off);
+      const moved = xfsBmapUnmapExtent(sp, ip, off, Number.MAX_SAFE_INTEGER - off);
+      for (const p of moved.reverse()) xfsBmapMapExtent(sp, ip, { ...p, brStartoff: p.brStartoff + len });
+    });
+  }
+
+  // ---- remap_file_range ----------------------------------------------------------
+
+  /**
+   * `vfs_clone_file_range()` / `vfs_dedupe_file_range_one()` → `xfs_file_remap_range()`:
+   * share [posIn, posIn + len) of `fin` at `posOut` of `fout`; `len` 0 clones to the source's
+   * EOF. With REMAP_FILE_DEDUP the ranges must hold the same bytes (EBADE otherwise, and
+   * nothing is shared). Returns the bytes remapped.
+   */
+  *remapFileRange(fin: XfsFile, posIn: number, fout: XfsFile, posOut: number, len: number, remapFlags = 0): Sleepable<number> {
+    const dedup = (remapFlags & REMAP_FILE_DEDUP) !== 0;
+    const src = fin.ip;
+    const dst = fout.ip;
+    if (posIn < 0 || posOut < 0 || len < 0) throw new KernelError("EINVAL");
+    if (posIn + len > MAX_LFS_FILESIZE || posOut + len > MAX_LFS_FILESIZE) throw new KernelError("EINVAL");
+    if (fin.fs !== fout.fs) throw new KernelError("EXDEV");
+    if (dedup) {
+      if (!(fin.fmode & FMODE_READ)) throw new KernelError("EINVAL");
+      if (dst.isDir()) throw new KernelError("EISDIR");
+      if (len === 0) return 0;
+    } else {
+      if (src.isDir() || dst.isDir()) throw new KernelError("EISDIR");
+      if (!src.isReg() || !dst.isReg()) throw new KernelError("EINVAL");
+      if (!(fin.fmode & FMODE_READ) || !(fout.fmode & FMODE_WRITE) || fout.flags & O_APPEND) throw new KernelError("EBADF");
+    }
+    if (!this.space.hasReflink) throw new KernelError("EOPNOTSUPP");
+    yield* xfsIlock2IoMmap(src, dst);
+    try {
+      yield* this.breakLayouts(src);
+      if (dst !== src) yield* this.breakLayouts(dst);
+      if (src.isDax() !== dst.isDax()) throw new KernelError("EINVAL", "Don't share DAX file data with non-DAX file");
+      const count = this.remapPrep(fin, posIn, fout, posOut, len, remapFlags);
+      if (count === 0) return 0;
+      const bs = this.blockSize;
+      const nblocks = Math.ceil((posIn + count) / bs) - posIn / bs;
+      this.trans(0, (sp) => {
+        xfsReflinkSetInodeFlag(src);
+        xfsReflinkSetInodeFlag(dst);
+        xfsReflinkRemapBlocks(sp, src, posIn / bs, dst, posOut / bs, nblocks);
+      });
+      // xfs_reflink_update_dest()
+      if (posOut + count > dst.size) dst.size = posOut + count;
+      if (posIn === 0 && posOut === 0 && count === src.size && src.diflags2 & XFS_DIFLAG2_COWEXTSIZE) {
+        dst.cowextsize = src.cowextsize;
+        dst.diflags2 |= XFS_DIFLAG2_COWEXTSIZE;
+      }
+      return count;
+    } finally {
+      xfsIunlock2IoMmap(src, dst);
+    }
+  }
+
+  /** `__generic_remap_file_range_prep()` with `generic_remap_checks()` and `generic_remap_check_len()`. */
+  private remapPrep(fin: XfsFile, posIn: number, fout: XfsFile, posOut: number, reqLen: number, remapFlags: number): number {
+    const src = fin.ip;
+    const dst = fout.ip;
+    const dedup = (remapFlags & REMAP_FILE_DEDUP) !== 0;
+    if (dst.isImmutable()) throw new KernelError("EPERM");
+    if (src.swapfile || dst.swapfile) throw new KernelError("ETXTBSY");
+    if (src.isDir() || dst.isDir()) throw new KernelError("EISDIR");
+    if (!src.isReg() || !dst.isReg()) throw new KernelError("EINVAL");
+    let len = reqLen;
+    if (len === 0) {
+      if (dedup || posIn === src.size) return 0;
+      if (posIn > src.size) throw new KernelError("EINVAL");
+      len = src.size - posIn;
+    }
+    // generic_remap_checks()
+    const bs = this.blockSize;
+    if (posIn % bs !== 0 || posOut % bs !== 0) throw new KernelError("EINVAL");
+    const sizeIn = src.size;
+    const sizeOut = dst.size;
+    if (dedup && (posIn >= sizeIn || posIn + len > sizeIn || posOut >= sizeOut || posOut + len > sizeOut)) {
+      throw new KernelError("EINVAL");
+    }
+    if (posIn >= sizeIn) throw new KernelError("EINVAL");
+    let count = Math.min(len, sizeIn - posIn);
+    let bcount: number;
+    if (posIn + count === sizeIn && (!dedup || posOut + count === sizeOut)) {
+      bcount = Math.ceil(sizeIn / bs) * bs - posIn;
+    } else {
+      if (count % bs !== 0) count -= count % bs;
+      bcount = count;
+    }
+    if (src === dst && posOut + bcount > posIn && posOut < posIn + bcount) throw new KernelError("EINVAL");
+    if (len !== count && !(remapFlags & REMAP_FILE_CAN_SHORTEN)) throw new KernelError("EINVAL");
+    if (count === 0) return 0;
+    if (dedup && !this.rangesEqual(src, posIn, dst, posOut, count)) throw new KernelError("EBADE");
+    // generic_remap_check_len()
+    if (count % bs !== 0) {
+      let newLen = count;
+      if (posOut + count < sizeOut) newLen -= count % bs;
+      if (newLen !== count) {
+        if (remapFlags & REMAP_FILE_CAN_SHORTEN) count = newLen;
+        else throw new KernelError(dedup ? "EBADE" : "EINVAL");
+      }
+    }
+    return count;
+  }
+
+  /** `vfs_dedupe_file_range_compare()`. */
+  private rangesEqual(a: XfsInode, pa: number, b: XfsInode, pb: number, len: number): boolean {
+    const chunk = 64 * this.blockSize;
+    for (let done = 0; done < len; done += chunk) {
+      const n = Math.min(chunk, len - done);
+      const x = new Uint8Array(n);
+      const y = new Uint8Array(n);
+      xfsFileReadRange(this, a, pa + done, x);
+      xfsFileReadRange(this, b, pb + done, y);
+      for (let i = 0; i < n; i++) if (x[i] !== y[i]) return false;
+    }
+    return true;
+  }
+
+  /** FICLONE: the whole source file over the destination (`len` 0). */
+  *clone(fin: XfsFile, fout: XfsFile): Sleepable<number> {
+    return yield* this.remapFileRange(fin, 0, fout, 0, 0, 0);
+  }
+
+  /**
+   * FIDEDUPERANGE for one destination: bytes deduped, or "differs" when the contents do not
+   * match (FILE_DEDUPE_RANGE_DIFFERS; nothing is shared then).
+   */
+  *dedupeRange(fin: XfsFile, posIn: number, fout: XfsFile, posOut: number, len: number): Sleepable<number | "differs"> {
+    if (!(fin.fmode & FMODE_READ)) throw new KernelError("EINVAL");
+    if (posIn + len > fin.ip.size) throw new KernelError("EINVAL");
+    const n = Math.min(len, 2 ** 30);
+    try {
+      yield* this.remapFileRange(fin, posIn, fout, posOut, n, REMAP_FILE_DEDUP | REMAP_FILE_CAN_SHORTEN);
+      return n;
+    } catch (e) {
+      if (e instanceof KernelError && e.code === "EBADE") return "differs";
+      throw e;
+    }
+  }
+
+  // ---- queries ------------------------------------------------------------------
+
+  /** FS_IOC_FIEMAP of the data fork (`iomap_fiemap()` with xfs_read_iomap_ops). */
+  fiemap(ip: XfsInode, start = 0, len = MAX_LFS_FILESIZE): FiemapExtent[] {
+    const out: FiemapExtent[] = [];
+    const bs = this.blockSize;
+    const stop = Math.min(start + len, Math.max(ip.size, this.lastMappedByte(ip)));
+    let pos = start - (start % bs);
+    while (pos < stop) {
+      const map = xfsReadIomapBegin(this, ip, pos, stop - pos);
+      if (map.type !== IOMAP_HOLE) {
+        out.push({
+          feLogical: map.offset,
+          fePhysical: map.addr,
+          feLength: map.length,
+          feFlags: (map.type === IOMAP_UNWRITTEN ? FIEMAP_EXTENT_UNWRITTEN : 0) | (map.flags & IOMAP_F_SHARED ? FIEMAP_EXTENT_SHARED : 0),
+        });
+      }
+      pos = map.offset + map.length;
+    }
+    const last = out.at(-1);
+    if (last !== undefined) last.feFlags |= FIEMAP_EXTENT_LAST;
+    return out;
+  }
+
+  private lastMappedByte(ip: XfsInode): number {
+    const cur = { leaf: 0, pos: 0 };
+    ip.dataFork.tree.last(cur);
+    const r = ip.dataFork.tree.peek(cur);
+    return r === undefined ? 0 : (r.brStartoff + r.brBlockcount) * this.blockSize;
+  }
+
+  /** `xfs_vn_getattr()`. */
+  statx(ip: XfsInode): XfsStatx {
+    return {
+      ino: ip.ino,
+      mode: ip.mode,
+      nlink: ip.nlink,
+      size: ip.size,
+      blocks: ((ip.nblocks + ip.delayedBlks) * this.blockSize) / 512,
+      blksize: this.blockSize,
+      attributes: ip.isDax() ? STATX_ATTR_DAX : 0,
+    };
+  }
+
+  /** FS_IOC_FSGETXATTR. */
+  getXattr(ip: XfsInode): XfsFsxattr {
+    return { xflags: ip.xflags(), extsize: 0, cowextsize: ip.cowextsize * this.blockSize, nextents: ip.dataFork.nextents };
+  }
+
+  /** FS_IOC_FSSETXATTR (`xfs_fileattr_set()`): DAX, immutable, append, cowextsize (bytes). */
+  *setXattr(ip: XfsInode, fa: { xflags: number; cowextsize?: number }): Sleepable {
+    const supported = FS_XFLAG_DAX | FS_XFLAG_IMMUTABLE | FS_XFLAG_APPEND | FS_XFLAG_COWEXTSIZE;
+    if (fa.xflags & ~supported) throw new KernelError("EOPNOTSUPP");
+    const cowBytes = fa.cowextsize ?? ip.cowextsize * this.blockSize;
+    // xfs_ioctl_setattr_check_cowextsize()
+    if (cowBytes !== 0) {
+      if (!(fa.xflags & FS_XFLAG_COWEXTSIZE) && !ip.isDir()) throw new KernelError("EINVAL");
+      if (cowBytes % this.blockSize !== 0) throw new KernelError("EINVAL");
+      const blocks = cowBytes / this.blockSize;
+      if (blocks > 2 ** 21 - 1 || blocks > this.space.geo.agblocks / 2) throw new KernelError("EINVAL");
+    } else if (fa.xflags & FS_XFLAG_COWEXTSIZE && !ip.isDir() && fa.cowextsize !== undefined) {
+      throw new KernelError("EINVAL");
+    }
+    yield* xfsIlockIoMmap(ip);
+    try {
+      ip.diflags = (ip.diflags & ~(XFS_DIFLAG_IMMUTABLE | XFS_DIFLAG_APPEND)) |
+        (fa.xflags & FS_XFLAG_IMMUTABLE ? XFS_DIFLAG_IMMUTABLE : 0) |
+        (fa.xflags & FS_XFLAG_APPEND ? XFS_DIFLAG_APPEND : 0);
+      ip.diflags2 = (ip.diflags2 & ~(XFS_DIFLAG2_DAX | XFS_DIFLAG2_COWEXTSIZE)) |
+        (fa.xflags & FS_XFLAG_DAX ? XFS_DIFLAG2_DAX : 0) |
+        (fa.xflags & FS_XFLAG_COWEXTSIZE ? XFS_DIFLAG2_COWEXTSIZE : 0);
+      ip.cowextsize = cowBytes / this.blockSize;
+    } finally {
+      xfsIunlockIoMmap(ip);
+    }
+  }
+
+  // ---- iomap ops for the page cache and DAX ----------------------------------------
+
+  /** `xfs_read_iomap_ops` / `xfs_direct_write_iomap_ops`.iomap_begin. */
+  iomapBegin(ip: XfsInode, pos: number, length: number, flags: number): { iomap: Iomap; srcmap: Iomap | undefined } {
+    if (flags & IOMAP_WRITE) return xfsWriteIomapBegin(this, ip, pos, length, flags);
+    return { iomap: xfsReadIomapBegin(this, ip, pos, length), srcmap: undefined };
+  }
+
+  /** iomap_end: finish a write (convert unwritten, remap or cancel CoW blocks). */
+  iomapEnd(ip: XfsInode, pos: number, length: number, written: number, flags: number, iomap: Iomap): void {
+    if (flags & IOMAP_WRITE) xfsWriteIomapEnd(this, ip, pos, length, written, iomap);
+  }
+
+  /** Blocks still free. */
+  freeBlocks(): number {
+    return this.space.freeBlocks();
+  }
+}
