@@ -442,6 +442,8 @@ export class XfsFileSystem implements XfsFileIoEnv {
         const end = Math.min(offset + len, ip.size);
         if (end > offset) xfsFileUnshareRange(this, ip, offset, end - offset);
         this.trans(0, (sp) => xfsReflinkTryClearInodeFlag(sp, ip));
+        // xfs_falloc_unshare_range(): then preallocate the holes like a plain fallocate
+        this.allocFileSpace(ip, offset, len);
       } else if (mode & FALLOC_FL_ZERO_RANGE) {
         // xfs_zero_file_space(): free the whole blocks, zero the edges, preallocate unwritten
         this.freeFileSpace(ip, offset, len);
