@@ -112,10 +112,10 @@ export class PmemPlatform implements PmemCpuAccess {
         const r = this.regionFor(physAddr, len);
         r.media.read(physAddr - r.physAddr, dst, dstOff, len);
       },
-      writeMediaLine: (line, src, srcOff) => {
-        const addr = line * LINE;
-        const r = this.regionFor(addr, LINE);
-        r.media.writeLine(addr - r.physAddr, src, srcOff);
+      writeMedia: (physAddr, src, srcOff, len) => {
+        const r = this.regionFor(physAddr, len);
+        if (len === LINE) r.media.writeLine(physAddr - r.physAddr, src, srcOff);
+        else r.media.write(physAddr - r.physAddr, src, srcOff, len);
       },
     };
     this.cache = new CpuCache(backing, this.costs, config.persistenceDomain ?? "adr", config.cacheResidentLines);
