@@ -29,7 +29,6 @@ import {
   PAGE_FLAGS_CHECK_AT_PREP,
   PAGE_MAPPING_FLAGS,
   PG_hwpoison,
-  PG_reserved,
   PGTY_buddy,
   ZONE,
 } from "./flags.js";
@@ -76,15 +75,17 @@ export class BuddyAllocator {
     }
   }
 
-  /** `__free_pages_core()`: un-reserve the boot pages of a block and free it. */
+  /**
+   * `__free_pages_core()`: un-reserve the boot pages of a block and free it (boot pages
+   * are known clean, so the free-time checks are skipped as without CONFIG_DEBUG_VM).
+   */
   private freePagesCore(pfn: number, order: number): void {
     const mm = this.memmap;
-    for (let p = pfn; p < pfn + 2 ** order; p++) {
-      if (mm.pageZonenum(p) >= NR_BUDDY_ZONES) throw new RangeError(`pfn ${p} is not RAM`);
-      mm.clearPageFlag(p, PG_reserved);
-      mm.setPageCount(p, 0);
-    }
-    if (this.freePagesPrepare(pfn, order)) this.freeOnePage(pfn, order);
+    const zone = mm.pageZonenum(pfn);
+    if (zone >= NR_BUDDY_ZONES || mm.pageZonenum(pfn + 2 ** order - 1) !== zone)
+      throw new RangeError(`pfns ${pfn}+${2 ** order} are not RAM of one zone`);
+    mm.releaseBootPages(pfn, 2 ** order);
+    this.freeOnePage(pfn, order);
   }
 
   /** `nr_free_pages()`. */

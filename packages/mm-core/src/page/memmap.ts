@@ -297,6 +297,25 @@ export class Memmap {
     a.pgmap.fill(r.init.pgmapId, off, end);
   }
 
+  /**
+   * `__free_pages_core()`'s per-page part for boot memory: clear PG_reserved and the
+   * boot reference of every page in the range (bulk, section by section).
+   */
+  releaseBootPages(startPfn: number, nrPages: number): void {
+    const mask = ~(1 << PG_reserved);
+    for (let pfn = startPfn; pfn < startPfn + nrPages; ) {
+      const a = this.arraysFor(pfn);
+      const off = pfn % PAGES_PER_SECTION;
+      const n = Math.min(PAGES_PER_SECTION - off, startPfn + nrPages - pfn);
+      for (let i = off; i < off + n; i++) {
+        if (!this.pfnValid(pfn + i - off)) throw new KernelBug(`releaseBootPages: pfn ${pfn + i - off} has no struct page`);
+        a.flags[i] = a.flags[i]! & mask;
+      }
+      a.refcount.fill(0, off, off + n);
+      pfn += n;
+    }
+  }
+
   // ---- flags -------------------------------------------------------------------------
 
   /** The flag bits of `page->flags` (bits 0..22; zone/node fields are not included). */
