@@ -1,3 +1,4 @@
+/** The NVDIMM bus: platform, regions, namespaces, badrange list, ARS. */
 export { PmemPlatform, createPmemPlatform, DEFAULT_PMEM_REGION, MAX_PHYS_ADDR } from "./platform.js";
 export type {
   ArsOptions,

@@ -122,6 +122,12 @@ describe("namespace creation", () => {
   it("CPU access through a namespace is confined to its range", () => {
     const p = createPmemPlatform();
     const ns = p.namespace("pmem0")!;
+    // The shape mm-core registers as the backing of ZONE_DEVICE pages.
+    const backing: { load(physAddr: number, dst: Uint8Array): void; store(physAddr: number, src: Uint8Array): void } = ns;
+    backing.store(ns.physAddr, new Uint8Array([1, 2, 3]));
+    const three = new Uint8Array(3);
+    p.regions[0]!.load(ns.physAddr, three);
+    expect([...three]).toEqual([1, 2, 3]);
     expect(() => ns.store(ns.physAddr + ns.size - 4, new Uint8Array(8))).toThrow(RangeError);
     expect(() => p.load(0x1000, new Uint8Array(1))).toThrow(RangeError);
     ns.store(ns.physAddr + ns.size - 8, new Uint8Array(8).fill(1));
