@@ -16,6 +16,8 @@ import { XfsIfork } from "../bmap/fork.js";
 export const S_IFMT = 0o170000;
 export const S_IFREG = 0o100000;
 export const S_IFDIR = 0o040000;
+export const S_IFCHR = 0o020000;
+export const S_IFIFO = 0o010000;
 
 export const XFS_DIFLAG_IMMUTABLE = 1 << 3;
 export const XFS_DIFLAG_APPEND = 1 << 4;
