@@ -105,3 +105,15 @@ export { BuddyAllocator, MAX_PAGE_ORDER, NR_PAGE_ORDERS } from "./buddy.js";
 export type { FreeAreaSnapshot } from "./buddy.js";
 export { createMemory } from "./memory.js";
 export type { Memory, MemoryOptions } from "./memory.js";
+export {
+  lockPage,
+  trylockPage,
+  unlockPage,
+  waitOnPageLocked,
+  setPageWriteback,
+  endPageWriteback,
+  waitOnPageWriteback,
+  folioWakeBit,
+  folioWaitTable,
+  PAGE_WAIT_TABLE_BITS,
+} from "./pagelock.js";
