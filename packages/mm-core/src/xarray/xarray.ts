@@ -155,8 +155,25 @@ export class XArray<T extends NonNullable<unknown>> {
   /** `xa_load()`. */
   load(index: number): T | undefined {
     checkIndex(index);
-    const s = this.walk(index);
-    return s ? (this.slotEntry(s) as T) : undefined;
+    let entry = this.head;
+    if (!(entry instanceof XaNode)) {
+      this.lastWalkDepth = 0;
+      return index === 0 && entry !== null ? (entry as T) : undefined;
+    }
+    if (index > maxIndex(entry)) {
+      this.lastWalkDepth = 0;
+      return undefined;
+    }
+    let depth = 0;
+    while (entry instanceof XaNode) {
+      const node: XaNode = entry;
+      depth++;
+      entry = node.slots[offsetOf(index, node.shift)];
+      if (entry instanceof Sibling) entry = node.slots[entry.offset];
+    }
+    this.nodesVisited += depth;
+    this.lastWalkDepth = depth;
+    return entry === null ? undefined : (entry as T);
   }
 
   /** `xa_get_order()`: the order of the entry at `index` (0 when absent). */
