@@ -318,7 +318,7 @@ describe("XArray against a model", () => {
           expect(xa.find(0, Number.MAX_SAFE_INTEGER, m)).toEqual(first);
         }
       }),
-      { numRuns: 150 },
+      { numRuns: 100 },
     );
   });
 });
