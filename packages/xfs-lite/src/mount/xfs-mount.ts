@@ -54,6 +54,8 @@ export class XfsMount {
   mReadonly = false;
   mNextTid = 1;
   mActiveTrans: XfsTrans | null = null;
+  /** Tests: at most this many records per btree leaf / entries per node (mkfs and mount must agree). */
+  mBtreeSmall: { leaf: number; node: number } | undefined = undefined;
   /** What log recovery did at mount. */
   mRecovery: XlogRecoverResult | null = null;
   readonly mStats: XfsMountStats = { commits: 0, emptyCommits: 0, syncCommits: 0, cancels: 0 };

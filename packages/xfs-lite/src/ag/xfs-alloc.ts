@@ -1,0 +1,349 @@
+/**
+ * The extent allocator: free space kept in two btrees per AG (by block and by size) that
+ * always agree, the AG free list, and the reverse mapping of what was allocated.
+ *
+ * @see fs/xfs/libxfs/xfs_alloc.c xfs_alloc_vextent_exact_bno(),
+ *      xfs_alloc_vextent_near_bno(), xfs_alloc_vextent_this_ag(),
+ *      xfs_alloc_vextent_start_ag(), xfs_alloc_vextent_first_ag(),
+ *      xfs_alloc_ag_vextent_exact(), xfs_alloc_ag_vextent_near(),
+ *      xfs_alloc_ag_vextent_size(), xfs_alloc_fixup_trees(), xfs_alloc_fix_freelist(),
+ *      xfs_alloc_min_freelist(), xfs_alloc_space_available(), xfs_free_ag_extent(),
+ *      xfs_free_extent(); fs/xfs/libxfs/xfs_rmap.c xfs_rmap_alloc(), xfs_rmap_free()
+ *
+ * Allocation modes: exact (at `agbno` or nothing), near (the free extent closest to
+ * `agbno`, searching the by-block btree both ways), thisAg (by size: the smallest extent
+ * of at least `maxlen`, else the largest of at least `minlen`), startBno (near in `agno`,
+ * then by size in the other AGs) and firstAg (by size from AG 0). `alignment` aligns the
+ * AG block number. An allocation never leaves an AG with fewer free blocks than its AGFL
+ * may need (the kernel's set-aside), so the free list can always be refilled.
+ * With rmapbt, the allocation is recorded for `oinfo` through the file layer's rmap logic
+ * (`xfsRmapMap`); `oinfo: null` is XFS_RMAP_OINFO_SKIP_UPDATE (the caller maps it).
+ * Simplified: no per-AG reservations (xfs_ag_resv), no minleft/total, no cntbt-first
+ * search for near allocations, busy extents force the log instead of being trimmed.
+ */
+import { KernelBug, KernelError } from "@pagelab/mm-core";
+import { xfsAgbToFsb, xfsFsbToAgbno, xfsFsbToAgno } from "../mount/xfs-mount.js";
+import type { XfsFsblock } from "../iext/types.js";
+import type { XfsAgblock, XfsAgnumber } from "../refcount/types.js";
+import { xfsRmapMap, xfsRmapUnmap } from "../rmap/rmap.js";
+import { XFS_RMAP_OWN_AG, type XfsOwnerInfo } from "../rmap/types.js";
+import { XFS_LOOKUP_EQ, XFS_LOOKUP_GE, XFS_LOOKUP_LE, type XfsBtreeCur } from "../btree/xfs-btree.js";
+import { XFS_BTREE_MAXLEVELS } from "../btree/xfs-btree-format.js";
+import type { XfsAllocRec } from "../btree/xfs-btree-records.js";
+import type { XfsTrans } from "../trans/xfs-trans.js";
+import { AGF } from "./xfs-format.js";
+import { hdrAdd, hdrGet, hdrSet, xfsAllocGetFreelist, xfsAllocPutFreelist, xfsAllocReadAgf } from "./xfs-ag-headers.js";
+import { xfsBnobtCur, xfsCntbtCur } from "./xfs-ag-btrees.js";
+import { xfsRmapbtAdapter } from "./xfs-ag-adapters.js";
+
+export type XfsAllocType = "exact" | "near" | "thisAg" | "startBno" | "firstAg";
+
+/** `struct xfs_alloc_arg`, the part callers fill in. */
+export interface XfsAllocArgs {
+  type: XfsAllocType;
+  agno: XfsAgnumber;
+  /** Target (exact / near / startBno) AG block. */
+  agbno?: XfsAgblock;
+  minlen: number;
+  maxlen: number;
+  /** Align the start AG block to a multiple of this (default 1). */
+  alignment?: number;
+  /** Owner for the rmapbt; null skips the rmap update (the caller records it). */
+  oinfo: XfsOwnerInfo | null;
+}
+
+export interface XfsAllocResult {
+  agno: XfsAgnumber;
+  agbno: XfsAgblock;
+  len: number;
+  fsbno: XfsFsblock;
+}
+
+export const XFS_RMAP_OINFO_AG: XfsOwnerInfo = { oiOwner: XFS_RMAP_OWN_AG, oiOffset: 0, oiFlags: 0 };
+
+/** `xfs_alloc_min_freelist()`: AGFL blocks a worst-case split of every AGFL-fed btree needs. */
+export function xfsAllocMinFreelist(tp: XfsTrans, agno: XfsAgnumber): number {
+  const agf = xfsAllocReadAgf(tp, agno);
+  const per = (levelOff: number): number => 2 * Math.min(hdrGet(agf, levelOff) + 1, XFS_BTREE_MAXLEVELS);
+  return per(AGF.bnoLevel) + per(AGF.cntLevel) + (tp.tMountp.hasRmapbt ? per(AGF.rmapLevel) : 0);
+}
+
+const fixing = new Set<string>();
+
+/**
+ * `xfs_alloc_fix_freelist()`: bring the AGFL to exactly the minimum, refilling from free
+ * space (owned by XFS_RMAP_OWN_AG) or returning surplus blocks to it. Re-entry from the
+ * rmap update of its own refill is a no-op.
+ */
+export function xfsAllocFixFreelist(tp: XfsTrans, agno: XfsAgnumber): void {
+  const key = `${tp.tTid}/${agno}`;
+  if (fixing.has(key)) return;
+  fixing.add(key);
+  try {
+    const agf = xfsAllocReadAgf(tp, agno);
+    for (let guard = 0; guard < 256; guard++) {
+      const need = xfsAllocMinFreelist(tp, agno);
+      const have = hdrGet(agf, AGF.flcount);
+      if (have > need) {
+        const bno = xfsAllocGetFreelist(tp, agno);
+        freeAgExtent(tp, agno, bno, 1, XFS_RMAP_OINFO_AG);
+      } else if (have < need) {
+        const got = allocAg(tp, agno, { type: "thisAg", agno, minlen: 1, maxlen: need - have, oinfo: XFS_RMAP_OINFO_AG }, 0);
+        if (got === undefined) return;
+        for (let i = 0; i < got.len; i++) xfsAllocPutFreelist(tp, agno, got.agbno + i);
+      } else return;
+    }
+    throw new KernelBug(`xfs_alloc_fix_freelist: AG ${agno} free list does not settle`);
+  } finally {
+    fixing.delete(key);
+  }
+}
+
+function alignUp(v: number, a: number): number {
+  return Math.ceil(v / a) * a;
+}
+function alignDown(v: number, a: number): number {
+  return Math.floor(v / a) * a;
+}
+
+interface Candidate {
+  rec: XfsAllocRec;
+  bno: number;
+  len: number;
+}
+
+/** Best placement inside one free extent for a near allocation, or undefined. */
+function placeNear(rec: XfsAllocRec, target: number, minlen: number, maxlen: number, align: number): Candidate | undefined {
+  const s = rec.arStartblock;
+  const e = s + rec.arBlockcount;
+  const lo = alignUp(s, align);
+  if (lo + minlen > e) return undefined;
+  let bno: number;
+  if (target <= lo) bno = lo;
+  else {
+    bno = alignDown(Math.min(target, e - minlen), align);
+    if (bno < lo) bno = lo;
+  }
+  return { rec, bno, len: Math.min(maxlen, e - bno) };
+}
+
+function searchExact(tp: XfsTrans, agno: XfsAgnumber, target: number, minlen: number, maxlen: number): Candidate | undefined {
+  const bno = xfsBnobtCur(tp, agno);
+  if (!bno.lookup(XFS_LOOKUP_LE, { arStartblock: target, arBlockcount: 0 })) return undefined;
+  const rec = bno.get()!;
+  const end = rec.arStartblock + rec.arBlockcount;
+  if (end < target + minlen) return undefined;
+  return { rec, bno: target, len: Math.min(maxlen, end - target) };
+}
+
+function searchNear(tp: XfsTrans, agno: XfsAgnumber, target: number, minlen: number, maxlen: number, align: number): Candidate | undefined {
+  const left = xfsBnobtCur(tp, agno);
+  const right = xfsBnobtCur(tp, agno);
+  const key = { arStartblock: target, arBlockcount: 0 };
+  let lok = left.lookup(XFS_LOOKUP_LE, key);
+  let rok = right.lookup(XFS_LOOKUP_GE, key);
+  if (lok && rok && left.get()!.arStartblock === right.get()!.arStartblock) rok = right.increment();
+  let best: Candidate | undefined;
+  let bestDist = Infinity;
+  const consider = (c: Candidate | undefined): void => {
+    if (c === undefined) return;
+    const d = Math.abs(c.bno - target);
+    if (d < bestDist || (d === bestDist && best !== undefined && c.len > best.len)) {
+      best = c;
+      bestDist = d;
+    }
+  };
+  while (lok || rok) {
+    if (lok) {
+      const r = left.get()!;
+      if (target - (r.arStartblock + r.arBlockcount) >= bestDist) lok = false;
+      else {
+        consider(placeNear(r, target, minlen, maxlen, align));
+        lok = left.decrement();
+      }
+    }
+    if (rok) {
+      const r = right.get()!;
+      if (r.arStartblock - target >= bestDist) rok = false;
+      else {
+        consider(placeNear(r, target, minlen, maxlen, align));
+        rok = right.increment();
+      }
+    }
+  }
+  return best;
+}
+
+function searchSize(tp: XfsTrans, agno: XfsAgnumber, minlen: number, maxlen: number, align: number): Candidate | undefined {
+  const cnt = xfsCntbtCur(tp, agno);
+  const fit = (r: XfsAllocRec, want: number): Candidate | undefined => {
+    const bno = alignUp(r.arStartblock, align);
+    const len = Math.min(maxlen, r.arStartblock + r.arBlockcount - bno);
+    return len >= want ? { rec: r, bno, len } : undefined;
+  };
+  if (cnt.lookup(XFS_LOOKUP_GE, { arBlockcount: maxlen, arStartblock: 0 })) {
+    for (let i = 0; i < 8; i++) {
+      const c = fit(cnt.get()!, maxlen);
+      if (c !== undefined) return c;
+      if (!cnt.increment()) break;
+    }
+  }
+  const last = cnt.last();
+  return last === undefined ? undefined : fit(last, minlen);
+}
+
+/** `xfs_alloc_fixup_trees()`: carve [bno, bno + len) out of free extent `rec` in both btrees. */
+function fixupTrees(tp: XfsTrans, agno: XfsAgnumber, rec: XfsAllocRec, bno: number, len: number): void {
+  const cnt = xfsCntbtCur(tp, agno);
+  const bnoCur = xfsBnobtCur(tp, agno);
+  if (!cnt.lookup(XFS_LOOKUP_EQ, rec)) throw new KernelBug(`xfs_alloc_fixup_trees: AG ${agno} cntbt lacks ${rec.arStartblock}+${rec.arBlockcount}`);
+  cnt.delete();
+  if (!bnoCur.lookup(XFS_LOOKUP_EQ, rec)) throw new KernelBug(`xfs_alloc_fixup_trees: AG ${agno} bnobt lacks ${rec.arStartblock}`);
+  const rend = rec.arStartblock + rec.arBlockcount;
+  const pieces: XfsAllocRec[] = [];
+  if (bno > rec.arStartblock) pieces.push({ arStartblock: rec.arStartblock, arBlockcount: bno - rec.arStartblock });
+  if (bno + len < rend) pieces.push({ arStartblock: bno + len, arBlockcount: rend - bno - len });
+  if (pieces.length === 0) bnoCur.delete();
+  else {
+    bnoCur.update(pieces[0]!);
+    if (pieces[1] !== undefined) bnoCur.insert(pieces[1]);
+  }
+  for (const p of pieces) cnt.insert(p);
+}
+
+function updateLongest(tp: XfsTrans, agno: XfsAgnumber): void {
+  const agf = xfsAllocReadAgf(tp, agno);
+  const longest = xfsCntbtCur(tp, agno).last()?.arBlockcount ?? 0;
+  if (hdrGet(agf, AGF.longest) !== longest) hdrSet(tp, agf, AGF.longest, longest);
+}
+
+/** One AG, no free-list fixing; undefined when nothing fits. `reserve` blocks must stay free. */
+function allocAg(tp: XfsTrans, agno: XfsAgnumber, args: XfsAllocArgs, reserve: number): { agbno: number; len: number } | undefined {
+  const align = args.alignment ?? 1;
+  const agf = xfsAllocReadAgf(tp, agno);
+  const free = hdrGet(agf, AGF.freeblks);
+  if (free < args.minlen + reserve) return undefined;
+  const maxlen = Math.min(args.maxlen, free - reserve);
+  let c: Candidate | undefined;
+  if (args.type === "exact") c = searchExact(tp, agno, args.agbno ?? 0, args.minlen, maxlen);
+  else if (args.type === "near" || (args.type === "startBno" && agno === args.agno)) {
+    c = searchNear(tp, agno, args.agbno ?? 0, args.minlen, maxlen, align);
+  } else c = searchSize(tp, agno, args.minlen, maxlen, align);
+  if (c === undefined || c.len < args.minlen) return undefined;
+  tp.tMountp.mExtentBusy.reuse(agno, c.bno, c.len);
+  fixupTrees(tp, agno, c.rec, c.bno, c.len);
+  hdrAdd(tp, agf, AGF.freeblks, -c.len);
+  updateLongest(tp, agno);
+  tp.modSb("fdblocks", -c.len);
+  if (args.oinfo !== null && tp.tMountp.hasRmapbt) xfsRmapMap({ agno, bt: xfsRmapbtAdapter(tp, agno) }, c.bno, c.len, args.oinfo);
+  return { agbno: c.bno, len: c.len };
+}
+
+function tryAg(tp: XfsTrans, agno: XfsAgnumber, args: XfsAllocArgs): XfsAllocResult | undefined {
+  xfsAllocFixFreelist(tp, agno);
+  const got = allocAg(tp, agno, args, xfsAllocMinFreelist(tp, agno));
+  if (got === undefined) return undefined;
+  return { agno, agbno: got.agbno, len: got.len, fsbno: xfsAgbToFsb(tp.tMountp, agno, got.agbno) };
+}
+
+/**
+ * `xfs_alloc_vextent_*()`: allocate between `minlen` and `maxlen` contiguous blocks.
+ * Throws ENOSPC when no AG the mode allows has room.
+ */
+export function xfsAllocVextent(tp: XfsTrans, args: XfsAllocArgs): XfsAllocResult {
+  const mp = tp.tMountp;
+  if (args.minlen < 1 || args.maxlen < args.minlen) throw new KernelBug(`xfs_alloc_vextent: bad lengths ${args.minlen}..${args.maxlen}`);
+  if (args.agno < 0 || args.agno >= mp.agcount) throw new KernelBug(`xfs_alloc_vextent: AG ${args.agno}`);
+  let order: XfsAgnumber[];
+  if (args.type === "startBno") order = Array.from({ length: mp.agcount }, (_, i) => (args.agno + i) % mp.agcount);
+  else if (args.type === "firstAg") order = Array.from({ length: mp.agcount }, (_, i) => i);
+  else order = [args.agno];
+  for (const agno of order) {
+    const r = tryAg(tp, agno, args);
+    if (r !== undefined) return r;
+  }
+  throw new KernelError("ENOSPC", `xfs_alloc_vextent: ${args.type} ${args.minlen}..${args.maxlen} blocks`);
+}
+
+/** `xfs_free_ag_extent()` without free-list fixing. */
+function freeAgExtent(tp: XfsTrans, agno: XfsAgnumber, bno: XfsAgblock, len: number, oinfo: XfsOwnerInfo | null): void {
+  const mp = tp.tMountp;
+  if (len <= 0 || bno + len > mp.agSize(agno)) throw new KernelBug(`xfs_free_ag_extent: AG ${agno} ${bno}+${len}`);
+  if (oinfo !== null && mp.hasRmapbt) xfsRmapUnmap({ agno, bt: xfsRmapbtAdapter(tp, agno) }, bno, len, oinfo);
+  const bcur = xfsBnobtCur(tp, agno);
+  const ccur = xfsCntbtCur(tp, agno);
+  let left: XfsAllocRec | undefined;
+  let right: XfsAllocRec | undefined;
+  if (bcur.lookup(XFS_LOOKUP_LE, { arStartblock: bno, arBlockcount: 0 })) {
+    left = bcur.get()!;
+    if (left.arStartblock + left.arBlockcount > bno) {
+      throw new KernelError("EUCLEAN", `xfs_free_ag_extent: AG ${agno} ${bno}+${len} overlaps free ${left.arStartblock}+${left.arBlockcount}`);
+    }
+    if (left.arStartblock + left.arBlockcount !== bno) left = undefined;
+  }
+  if (bcur.lookup(XFS_LOOKUP_GE, { arStartblock: bno, arBlockcount: 0 })) {
+    right = bcur.get()!;
+    if (right.arStartblock < bno + len) {
+      throw new KernelError("EUCLEAN", `xfs_free_ag_extent: AG ${agno} ${bno}+${len} overlaps free ${right.arStartblock}+${right.arBlockcount}`);
+    }
+    if (right.arStartblock !== bno + len) right = undefined;
+  }
+  let nbno = bno;
+  let nlen = len;
+  if (left !== undefined) {
+    ccur.lookup(XFS_LOOKUP_EQ, left);
+    ccur.delete();
+    nbno = left.arStartblock;
+    nlen += left.arBlockcount;
+  }
+  if (right !== undefined) {
+    ccur.lookup(XFS_LOOKUP_EQ, right);
+    ccur.delete();
+    nlen += right.arBlockcount;
+  }
+  const merged = { arStartblock: nbno, arBlockcount: nlen };
+  if (left !== undefined) {
+    if (right !== undefined) {
+      bcur.lookup(XFS_LOOKUP_EQ, right);
+      bcur.delete();
+    }
+    bcur.lookup(XFS_LOOKUP_EQ, left);
+    bcur.update(merged);
+  } else if (right !== undefined) {
+    bcur.lookup(XFS_LOOKUP_EQ, right);
+    bcur.update(merged);
+  } else bcur.insert(merged);
+  ccur.insert(merged);
+  const agf = xfsAllocReadAgf(tp, agno);
+  hdrAdd(tp, agf, AGF.freeblks, len);
+  updateLongest(tp, agno);
+  tp.modSb("fdblocks", len);
+  tp.busyExtent(agno, bno, len);
+}
+
+/** `xfs_free_ag_extent()` with `xfs_alloc_fix_freelist()`: free AG blocks and drop their rmap. */
+export function xfsFreeAgExtentRmap(tp: XfsTrans, agno: XfsAgnumber, agbno: XfsAgblock, len: number, oinfo: XfsOwnerInfo | null): void {
+  xfsAllocFixFreelist(tp, agno);
+  freeAgExtent(tp, agno, agbno, len, oinfo);
+}
+
+/** `xfs_free_extent()`: free [fsbno, fsbno + len) (one AG) owned by `oinfo` (null: no rmap update). */
+export function xfsFreeExtent(tp: XfsTrans, fsbno: XfsFsblock, len: number, oinfo: XfsOwnerInfo | null): void {
+  const mp = tp.tMountp;
+  const agno = xfsFsbToAgno(mp, fsbno);
+  const agbno = xfsFsbToAgbno(mp, fsbno);
+  if (agno >= mp.agcount || agbno + len > mp.agSize(agno)) throw new KernelBug(`xfs_free_extent: ${fsbno}+${len} outside the file system`);
+  xfsFreeAgExtentRmap(tp, agno, agbno, len, oinfo);
+}
+
+/** Free blocks of AG `agno` per its AGF, and the by-block and by-size btrees for checking. */
+export function xfsAllocAgFreeSpace(tp: XfsTrans, agno: XfsAgnumber): { freeblks: number; longest: number; bno: XfsAllocRec[]; cnt: XfsAllocRec[] } {
+  const agf = xfsAllocReadAgf(tp, agno);
+  const bno: XfsBtreeCur<XfsAllocRec, XfsAllocRec> = xfsBnobtCur(tp, agno);
+  return {
+    freeblks: hdrGet(agf, AGF.freeblks),
+    longest: hdrGet(agf, AGF.longest),
+    bno: bno.records(),
+    cnt: xfsCntbtCur(tp, agno).records(),
+  };
+}
