@@ -21,6 +21,7 @@ import {
   XFS_AGFL_SIZE,
   XFS_AGF_DADDR,
   XFS_AGI_DADDR,
+  XFS_HDR_BBS,
   XFS_SB_DADDR,
   xfsAgfBufOps,
   xfsAgflBufOps,
@@ -31,17 +32,17 @@ import {
 
 /** `xfs_alloc_read_agf()`. */
 export function xfsAllocReadAgf(tp: XfsTrans, agno: XfsAgnumber): XfsBuf {
-  return tp.readBuf(xfsAgDaddr(tp.tMountp, agno, XFS_AGF_DADDR), 1, xfsAgfBufOps);
+  return tp.readBuf(xfsAgDaddr(tp.tMountp, agno, XFS_AGF_DADDR), XFS_HDR_BBS, xfsAgfBufOps);
 }
 
 /** `xfs_ialloc_read_agi()`. */
 export function xfsIallocReadAgi(tp: XfsTrans, agno: XfsAgnumber): XfsBuf {
-  return tp.readBuf(xfsAgDaddr(tp.tMountp, agno, XFS_AGI_DADDR), 1, xfsAgiBufOps);
+  return tp.readBuf(xfsAgDaddr(tp.tMountp, agno, XFS_AGI_DADDR), XFS_HDR_BBS, xfsAgiBufOps);
 }
 
 /** `xfs_alloc_read_agfl()`. */
 export function xfsAllocReadAgfl(tp: XfsTrans, agno: XfsAgnumber): XfsBuf {
-  return tp.readBuf(xfsAgDaddr(tp.tMountp, agno, XFS_AGFL_DADDR), 1, xfsAgflBufOps);
+  return tp.readBuf(xfsAgDaddr(tp.tMountp, agno, XFS_AGFL_DADDR), XFS_HDR_BBS, xfsAgflBufOps);
 }
 
 /** A 32-bit header field. */
@@ -104,7 +105,7 @@ export function xfsAgflBlocks(tp: XfsTrans, agno: XfsAgnumber): XfsAgblock[] {
  */
 export function xfsLogSb(tp: XfsTrans): void {
   const mp: XfsMount = tp.tMountp;
-  const bp = tp.readBuf(xfsAgDaddr(mp, 0, XFS_SB_DADDR), 1, xfsSbBufOps);
+  const bp = tp.readBuf(xfsAgDaddr(mp, 0, XFS_SB_DADDR), XFS_HDR_BBS, xfsSbBufOps);
   mp.mSb.sbFdblocks = mp.mFdblocks;
   mp.mSb.sbIcount = mp.mIcount;
   mp.mSb.sbIfree = mp.mIfree;

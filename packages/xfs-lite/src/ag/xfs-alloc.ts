@@ -61,10 +61,15 @@ export interface XfsAllocResult {
 
 export const XFS_RMAP_OINFO_AG: XfsOwnerInfo = { oiOwner: XFS_RMAP_OWN_AG, oiOffset: 0, oiFlags: 0 };
 
-/** `xfs_alloc_min_freelist()`: AGFL blocks a worst-case split of every AGFL-fed btree needs. */
+/**
+ * `xfs_alloc_min_freelist()`: AGFL blocks for a split of every AGFL-fed btree (levels + 1
+ * each). Test geometries with tiny blocks can split twice in one allocation, so they
+ * keep twice as many.
+ */
 export function xfsAllocMinFreelist(tp: XfsTrans, agno: XfsAgnumber): number {
   const agf = xfsAllocReadAgf(tp, agno);
-  const per = (levelOff: number): number => 2 * Math.min(hdrGet(agf, levelOff) + 1, XFS_BTREE_MAXLEVELS);
+  const k = tp.tMountp.mBtreeSmall === undefined ? 1 : 2;
+  const per = (levelOff: number): number => k * Math.min(hdrGet(agf, levelOff) + 1, XFS_BTREE_MAXLEVELS);
   return per(AGF.bnoLevel) + per(AGF.cntLevel) + (tp.tMountp.hasRmapbt ? per(AGF.rmapLevel) : 0);
 }
 

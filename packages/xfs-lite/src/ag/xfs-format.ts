@@ -9,9 +9,11 @@
  *      xfs_sb_to_disk(), xfs_sb_from_disk(), xfs_sb_read_verify(); fs/xfs/libxfs/xfs_alloc.c
  *      xfs_agf_verify(), xfs_agfl_verify(); fs/xfs/libxfs/xfs_ialloc.c xfs_agi_verify()
  *
- * Offsets are the kernel's. Each AG starts with four sectors: a superblock copy (the
- * primary in AG 0), the AGF, the AGI and the AGFL. Fields the model never uses (realtime,
- * quota, stripe geometry) are written as zero. No finobt.
+ * Offsets are the kernel's. The sector size is 4096 (what mkfs.xfs picks on a pmem
+ * device), so each AG starts with four header blocks: a superblock copy (the primary in
+ * AG 0), the AGF, the AGI and the AGFL, each a one-sector buffer. Fields the model never
+ * uses (realtime, quota, stripe geometry) are written as zero. No finobt (its root block
+ * is reserved so the layout matches mkfs.xfs).
  */
 import { KernelError } from "@pagelab/mm-core";
 import type { Daddr } from "../blockdev.js";
@@ -42,19 +44,21 @@ export const XFS_SB_FEAT_RO_COMPAT_REFLINK = 1 << 2;
 export const XFS_SB_FEAT_INCOMPAT_FTYPE = 1 << 0;
 export const XFS_SB_FEAT_INCOMPAT_BIGTIME = 1 << 3;
 
-/** Basic-block offsets of the AG headers inside an AG (sector size 512). */
+/** `sb_sectsize`, and the header buffer length in basic blocks. */
+export const XFS_SECTSIZE = 4096;
+export const XFS_HDR_BBS = XFS_SECTSIZE / 512;
+/** Basic-block offsets of the AG headers inside an AG (`XFS_AGF_DADDR(mp)`…, 4096-byte sectors). */
 export const XFS_SB_DADDR = 0;
-export const XFS_AGF_DADDR = 1;
-export const XFS_AGI_DADDR = 2;
-export const XFS_AGFL_DADDR = 3;
+export const XFS_AGF_DADDR = XFS_HDR_BBS;
+export const XFS_AGI_DADDR = 2 * XFS_HDR_BBS;
+export const XFS_AGFL_DADDR = 3 * XFS_HDR_BBS;
 
-/** AG blocks preallocated by mkfs: header block, then the btree roots. */
-export const XFS_AGHDR_BLOCK = 0;
-export const XFS_BNO_BLOCK = 1;
-export const XFS_CNT_BLOCK = 2;
-export const XFS_IBT_BLOCK = 3;
-export const XFS_RMAP_BLOCK = 4;
-export const XFS_REFC_BLOCK = 5;
+/** AG blocks preallocated by mkfs: header blocks 0-3, then the btree roots. */
+export const XFS_AGFL_BLOCK = 3;
+export const XFS_BNO_BLOCK = 4;
+export const XFS_CNT_BLOCK = 5;
+export const XFS_IBT_BLOCK = 6;
+export const XFS_FIBT_BLOCK = 7;
 
 export const NULLAGBLOCK = 0xffffffff;
 export const NULLAGINO = 0xffffffff;
@@ -148,9 +152,9 @@ export const AGI = {
   size: 344,
 } as const;
 
-/** AGFL byte offsets (`struct xfs_agfl`) and `XFS_AGFL_SIZE` for 512-byte sectors. */
+/** AGFL byte offsets (`struct xfs_agfl`) and `XFS_AGFL_SIZE` for 4096-byte sectors. */
 export const AGFL = { magicnum: 0, seqno: 4, uuid: 8, lsn: 24, crc: 32, bno: 36 } as const;
-export const XFS_AGFL_SIZE = (512 - AGFL.bno) / 4;
+export const XFS_AGFL_SIZE = (XFS_SECTSIZE - AGFL.bno) / 4;
 
 /** The in-core superblock (`struct xfs_sb`), the fields this model uses. */
 export interface XfsSb {
@@ -285,16 +289,16 @@ function headerOps(name: string, type: number, magic: number, crcOff: number, le
 }
 
 /** `xfs_sb_buf_ops`. */
-export const xfsSbBufOps = headerOps("xfs_sb", XFS_BLFT_SB_BUF, XFS_SB_MAGIC, SB.crc, 512, (dv, d) => {
+export const xfsSbBufOps = headerOps("xfs_sb", XFS_BLFT_SB_BUF, XFS_SB_MAGIC, SB.crc, XFS_SECTSIZE, (dv, d) => {
   if (dv.getUint32(SB.blocksize) !== 4096) corrupt("xfs_sb", d, "block size is not 4096");
   if ((dv.getUint16(SB.versionnum) & 0xf) !== XFS_SB_VERSION_5) corrupt("xfs_sb", d, "not a v5 superblock");
 });
 /** `xfs_agf_buf_ops`. */
-export const xfsAgfBufOps = headerOps("xfs_agf", XFS_BLFT_AGF_BUF, XFS_AGF_MAGIC, AGF.crc, 512, (dv, d) => {
+export const xfsAgfBufOps = headerOps("xfs_agf", XFS_BLFT_AGF_BUF, XFS_AGF_MAGIC, AGF.crc, XFS_SECTSIZE, (dv, d) => {
   if (dv.getUint32(AGF.flcount) > XFS_AGFL_SIZE) corrupt("xfs_agf", d, "flcount beyond the AGFL");
   if (dv.getUint32(AGF.freeblks) > dv.getUint32(AGF.length)) corrupt("xfs_agf", d, "freeblks beyond the AG");
 });
 /** `xfs_agi_buf_ops`. */
-export const xfsAgiBufOps = headerOps("xfs_agi", XFS_BLFT_AGI_BUF, XFS_AGI_MAGIC, AGI.crc, 512);
+export const xfsAgiBufOps = headerOps("xfs_agi", XFS_BLFT_AGI_BUF, XFS_AGI_MAGIC, AGI.crc, XFS_SECTSIZE);
 /** `xfs_agfl_buf_ops`. */
-export const xfsAgflBufOps = headerOps("xfs_agfl", XFS_BLFT_AGFL_BUF, XFS_AGFL_MAGIC, AGFL.crc, 512);
+export const xfsAgflBufOps = headerOps("xfs_agfl", XFS_BLFT_AGFL_BUF, XFS_AGFL_MAGIC, AGFL.crc, XFS_SECTSIZE);

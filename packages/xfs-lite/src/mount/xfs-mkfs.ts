@@ -7,9 +7,13 @@
  *      xfs_agfblock_init(), xfs_agiblock_init(), xfs_agflblock_init(), xfs_btroot_init(),
  *      xfs_rmaproot_init() (OWN_FS / OWN_AG / OWN_INOBT / OWN_REFC / OWN_LOG records)
  *
- * Defaults follow mkfs.xfs 6.1 loosely: 4 AGs once the device holds 64 MiB, v5 with
- * crc, reflink and rmapbt on; the log is smaller than mkfs.xfs would make it (1/128 of the
- * device, 64..4096 blocks) and sits at the start of the free space of the middle AG.
+ * Layout as mkfs.xfs 6.1 on a pmem device (4096-byte sectors), so block numbers match
+ * the real kernel's: AG blocks 0-3 sb/AGF/AGI/AGFL, 4 bnobt, 5 cntbt, 6 inobt, 7 (finobt,
+ * reserved), then rmapbt and refcountbt roots when enabled, then the AGFL preload
+ * (`xfs_alloc_min_freelist()`: 6 blocks with rmapbt, 4 without), then free space. 4 AGs
+ * once the device holds 64 MiB; v5 with crc, reflink and rmapbt on. The log is smaller
+ * than mkfs.xfs makes it (1/128 of the device, 64..4096 blocks) and sits at the start of
+ * the free space of the middle AG, as mkfs.xfs places it.
  * The root directory is the file layer's: `sb_rootino` stays NULLFSINO until it logs one
  * (`mp.mSb.sbRootino = ino; xfsLogSb(tp)`). The initial rmap records are inserted by a
  * transaction on a first mount, so small test geometries split the rmapbt like any other.
@@ -29,6 +33,10 @@ import {
   XFS_AGFL_DADDR,
   XFS_AGFL_MAGIC,
   XFS_AGF_DADDR,
+  XFS_AGFL_BLOCK,
+  XFS_AGFL_SIZE,
+  XFS_FIBT_BLOCK,
+  XFS_SECTSIZE,
   XFS_AGF_MAGIC,
   XFS_AGF_VERSION,
   XFS_AGI_DADDR,
@@ -130,11 +138,11 @@ export function xfsMkfs(dev: BlockDevice, opts: XfsMkfsOptions = {}): XfsMkfsRes
   const logBlocks = opts.logBlocks ?? Math.min(4096, Math.max(64, Math.floor(dblocks / 128)));
   const uuid = opts.uuid ?? defaultUuid();
 
-  let next = XFS_IBT_BLOCK + 1;
+  let next = XFS_FIBT_BLOCK + 1;
   const rmapBlock = rmapbt ? next++ : NULLAGBLOCK;
   const refcBlock = reflink ? next++ : NULLAGBLOCK;
   // xfs_alloc_min_freelist() with every btree one level high.
-  const agflCount = 4 + 4 + (rmapbt ? 4 : 0);
+  const agflCount = (2 + 2 + (rmapbt ? 2 : 0)) * (small === undefined ? 1 : 2);
   const agflStart = next;
   const firstFree = agflStart + agflCount;
   const logAgno = Math.floor(agcount / 2);
@@ -150,7 +158,7 @@ export function xfsMkfs(dev: BlockDevice, opts: XfsMkfsOptions = {}): XfsMkfsRes
     const free: XfsAllocRec = { arStartblock: freeStart, arBlockcount: agblocks - freeStart };
     fdblocks += free.arBlockcount;
 
-    const agf = new Uint8Array(BBSIZE);
+    const agf = new Uint8Array(XFS_SECTSIZE);
     const fv = new DataView(agf.buffer);
     fv.setUint32(AGF.magicnum, XFS_AGF_MAGIC);
     fv.setUint32(AGF.versionnum, XFS_AGF_VERSION);
@@ -175,7 +183,7 @@ export function xfsMkfs(dev: BlockDevice, opts: XfsMkfsOptions = {}): XfsMkfsRes
     xfsAgfBufOps.verifyWrite(agf, daddr(hdr(XFS_AGF_DADDR)));
     dev.write(hdr(XFS_AGF_DADDR), agf);
 
-    const agi = new Uint8Array(BBSIZE);
+    const agi = new Uint8Array(XFS_SECTSIZE);
     const iv = new DataView(agi.buffer);
     iv.setUint32(AGI.magicnum, XFS_AGI_MAGIC);
     iv.setUint32(AGI.versionnum, XFS_AGI_VERSION);
@@ -191,12 +199,12 @@ export function xfsMkfs(dev: BlockDevice, opts: XfsMkfsOptions = {}): XfsMkfsRes
     xfsAgiBufOps.verifyWrite(agi, daddr(hdr(XFS_AGI_DADDR)));
     dev.write(hdr(XFS_AGI_DADDR), agi);
 
-    const agfl = new Uint8Array(BBSIZE);
+    const agfl = new Uint8Array(XFS_SECTSIZE);
     const lv = new DataView(agfl.buffer);
     lv.setUint32(AGFL.magicnum, XFS_AGFL_MAGIC);
     lv.setUint32(AGFL.seqno, agno);
     agfl.set(uuid, AGFL.uuid);
-    for (let i = 0; i < (BBSIZE - AGFL.bno) / 4; i++) lv.setUint32(AGFL.bno + 4 * i, i < agflCount ? agflStart + i : NULLAGBLOCK);
+    for (let i = 0; i < XFS_AGFL_SIZE; i++) lv.setUint32(AGFL.bno + 4 * i, i < agflCount ? agflStart + i : NULLAGBLOCK);
     xfsAgflBufOps.verifyWrite(agfl, daddr(hdr(XFS_AGFL_DADDR)));
     dev.write(hdr(XFS_AGFL_DADDR), agfl);
 
@@ -210,9 +218,9 @@ export function xfsMkfs(dev: BlockDevice, opts: XfsMkfsOptions = {}): XfsMkfsRes
     if (rmapbt) root(xfsRmapbtOps(small) as XfsBtreeOps<unknown, unknown>, rmapBlock, []);
     if (reflink) root(xfsRefcountbtOps(small) as XfsBtreeOps<unknown, unknown>, refcBlock, []);
 
-    rmapRecs.push({ agno, start: 0, len: 1, owner: XFS_RMAP_OWN_FS });
+    rmapRecs.push({ agno, start: 0, len: XFS_AGFL_BLOCK + 1, owner: XFS_RMAP_OWN_FS });
     rmapRecs.push({ agno, start: XFS_BNO_BLOCK, len: 2, owner: XFS_RMAP_OWN_AG });
-    rmapRecs.push({ agno, start: XFS_IBT_BLOCK, len: 1, owner: XFS_RMAP_OWN_INOBT });
+    rmapRecs.push({ agno, start: XFS_IBT_BLOCK, len: 2, owner: XFS_RMAP_OWN_INOBT });
     if (rmapbt) rmapRecs.push({ agno, start: rmapBlock, len: 1, owner: XFS_RMAP_OWN_AG });
     if (reflink) rmapRecs.push({ agno, start: refcBlock, len: 1, owner: XFS_RMAP_OWN_REFC });
     rmapRecs.push({ agno, start: agflStart, len: agflCount, owner: XFS_RMAP_OWN_AG });
@@ -230,12 +238,12 @@ export function xfsMkfs(dev: BlockDevice, opts: XfsMkfsOptions = {}): XfsMkfsRes
     sbLogblocks: logBlocks,
     sbVersionnum:
       XFS_SB_VERSION_5 | XFS_SB_VERSION_NLINKBIT | XFS_SB_VERSION_ALIGNBIT | XFS_SB_VERSION_DIRV2BIT | XFS_SB_VERSION_MOREBITSBIT,
-    sbSectsize: BBSIZE,
+    sbSectsize: XFS_SECTSIZE,
     sbInodesize: 512,
     sbInopblock: XFS_BLOCKSIZE / 512,
     sbFname: opts.label ?? "",
     sbBlocklog: 12,
-    sbSectlog: 9,
+    sbSectlog: 12,
     sbInodelog: 9,
     sbInopblog: 3,
     sbAgblklog: agblklog,
@@ -251,7 +259,7 @@ export function xfsMkfs(dev: BlockDevice, opts: XfsMkfsOptions = {}): XfsMkfsRes
     sbLsn: 0,
   };
   for (let agno = 0; agno < agcount; agno++) {
-    const data = new Uint8Array(BBSIZE);
+    const data = new Uint8Array(XFS_SECTSIZE);
     xfsSbToDisk(data, sb);
     const d = agno * agblocks * XFS_BB_PER_FSB;
     xfsSbBufOps.verifyWrite(data, daddr(d));

@@ -14,10 +14,10 @@
  * cycle, so no stale record can ever be mistaken for a successor.
  */
 import { KernelBug, KernelError } from "@pagelab/mm-core";
-import { BBSIZE, daddr, type BlockDevice } from "../blockdev.js";
+import { daddr, type BlockDevice } from "../blockdev.js";
 import { XfsBuftarg, xfsBuftargDrain, type XfsBufOps } from "../buf/xfs-buf.js";
 import { XfsExtentBusy } from "../ag/xfs-extent-busy.js";
-import { AGF, AGI, XFS_SB_DADDR, xfsAgfBufOps, xfsAgflBufOps, xfsAgiBufOps, xfsSbBufOps, xfsSbFromDisk } from "../ag/xfs-format.js";
+import { AGF, AGI, XFS_SB_DADDR, XFS_SECTSIZE, xfsAgfBufOps, xfsAgflBufOps, xfsAgiBufOps, xfsSbBufOps, xfsSbFromDisk } from "../ag/xfs-format.js";
 import { hdrGet, xfsAllocReadAgf, xfsIallocReadAgi, xfsLogSb } from "../ag/xfs-ag-headers.js";
 import { xfsBtreeBufOps } from "../btree/xfs-btree-format.js";
 import { xfsBmbtOps, xfsBnobtOps, xfsCntbtOps, xfsInobtOps, xfsRefcountbtOps, xfsRmapbtOps } from "../btree/xfs-btree-records.js";
@@ -49,7 +49,7 @@ export function xfsRegisterInfraBufOps(small?: { leaf: number; node: number }): 
 
 /** Read and verify the primary superblock straight from the device. */
 export function xfsReadSb(dev: BlockDevice): ReturnType<typeof xfsSbFromDisk> {
-  const data = new Uint8Array(BBSIZE);
+  const data = new Uint8Array(XFS_SECTSIZE);
   dev.read(XFS_SB_DADDR, data);
   xfsSbBufOps.verifyRead(data, daddr(XFS_SB_DADDR));
   return xfsSbFromDisk(data);
