@@ -5,6 +5,7 @@ import { PAGE_MAPPING_ANON, PG_hwpoison, PG_locked } from "./flags.js";
 import { GFP_DMA, GFP_KERNEL, __GFP_ZERO } from "./gfp.js";
 import { MAX_PAGE_ORDER } from "./buddy.js";
 import { createMemory } from "./memory.js";
+import { pfn } from "../types.js";
 
 const MiB = 1024 * 1024;
 
@@ -188,5 +189,39 @@ describe("buddy allocator under random alloc/free", () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe("BuddyAllocator memory-failure helpers", () => {
+  it("takes a poisoned free page off the buddy lists and gives back the rest of its block", () => {
+    const { buddy, memmap } = createMemory({ dramBytes: 16 * 1024 * 1024 });
+    const before = buddy.nrFreePages();
+    const block = buddy.allocPages(GFP_KERNEL, 4);
+    buddy.freePages(block, 4);
+    const victim = pfn(block + 5);
+    expect(buddy.isFreeBuddyPage(victim)).toBe(true);
+    expect(buddy.takePageOffBuddy(victim)).toBe(true);
+    expect(memmap.testPageFlag(victim, PG_hwpoison)).toBe(true);
+    expect(buddy.isFreeBuddyPage(victim)).toBe(false);
+    expect(buddy.nrFreePages()).toBe(before - 1);
+    expect(buddy.takePageOffBuddy(victim)).toBe(false);
+    // The poisoned page is never handed out again.
+    const handedOut = new Set<number>();
+    for (;;) {
+      try {
+        handedOut.add(buddy.allocPage());
+      } catch {
+        break;
+      }
+    }
+    expect(handedOut.has(victim)).toBe(false);
+    expect(handedOut.has(block + 4)).toBe(true);
+  });
+
+  it("says an allocated page is not a free buddy page", () => {
+    const { buddy } = createMemory({ dramBytes: 8 * 1024 * 1024 });
+    const p = buddy.allocPage();
+    expect(buddy.isFreeBuddyPage(p)).toBe(false);
+    expect(buddy.takePageOffBuddy(p)).toBe(false);
   });
 });

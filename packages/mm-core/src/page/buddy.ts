@@ -241,6 +241,53 @@ export class BuddyAllocator {
     this.addToFreeList(pfn, zone, order);
   }
 
+  /** The head pfn and order of the free block containing `pfn`, if it lies in one. */
+  private freeBlockOf(pfn: number): { head: number; order: number } | null {
+    const mm = this.memmap;
+    if (!mm.pfnValid(pfn)) return null;
+    for (let order = 0; order < NR_PAGE_ORDERS; order++) {
+      const head = pfn - (pfn % 2 ** order);
+      // A free head aligned here with at least this order covers pfn.
+      if (mm.pfnValid(head) && mm.pageBuddy(head) && mm.pagePrivate(head) >= order) {
+        return { head, order: mm.pagePrivate(head) };
+      }
+    }
+    return null;
+  }
+
+  /** `is_free_buddy_page()`: whether `pfn` lies inside a free block of any order. */
+  isFreeBuddyPage(pfn: Pfn): boolean {
+    return this.freeBlockOf(pfn) !== null;
+  }
+
+  /**
+   * `take_page_off_buddy()`: memory failure found a free page bad. Split its free block
+   * around it, give the other halves back, and keep this page off the free lists for
+   * good (PG_hwpoison). Returns false when the page was not free.
+   */
+  takePageOffBuddy(pfn: Pfn): boolean {
+    const block = this.freeBlockOf(pfn);
+    if (!block) return false;
+    const mm = this.memmap;
+    const zone = mm.pageZonenum(block.head);
+    this.delFromFreeList(block.head, zone, block.order);
+    // break_down_buddy_pages(): halve, keeping the half with the target, freeing the other.
+    let head = block.head;
+    for (let order = block.order; order > 0; ) {
+      order--;
+      const size = 2 ** order;
+      if (pfn >= head + size) {
+        this.addToFreeList(head, zone, order);
+        head += size;
+      } else {
+        this.addToFreeList(head + size, zone, order);
+      }
+    }
+    mm.setPageFlag(pfn, PG_hwpoison);
+    this.hwpoisonedPages++;
+    return true;
+  }
+
   /** `page_is_buddy()`: free, of this order, in the same zone. */
   private pageIsBuddy(buddy: number, order: number, zone: number): boolean {
     const mm = this.memmap;
