@@ -113,8 +113,7 @@ export class VmContext {
   /** `my_zero_pfn()`: the shared zero page, allocated on first use and reserved forever. */
   get zeroPfn(): Pfn {
     if (this.zeroPfnValue === null) {
-      const pfn = this.allocator.allocPages(this.gfpZero, 0);
-      this.physMem.zeroPage(pfn);
+      const pfn = this.allocUserPage(true);
       this.zeroPfnValue = pfn;
     }
     return this.zeroPfnValue;
@@ -124,10 +123,10 @@ export class VmContext {
     return this.zeroPfnValue !== null && pfn === this.zeroPfnValue;
   }
 
-  /** A fresh zeroed page for user memory (`vma_alloc_zeroed_movable_folio`). */
+  /** A page for user memory, zeroed if asked (`vma_alloc_zeroed_movable_folio`). */
   allocUserPage(zero: boolean): Pfn {
     const pfn = this.allocator.allocPages(this.gfpUser | (zero ? this.gfpZero : 0), 0);
-    if (zero) this.physMem.zeroPage(pfn);
+    if (zero && !this.gfpZero) this.physMem.zeroPage(pfn);
     return pfn;
   }
 

@@ -93,3 +93,5 @@ export {
   memoryFailureDevPagemap, memoryFailure,
 } from "./memoryFailure.js";
 export type { MfMsg, ToKill } from "./memoryFailure.js";
+export { bootVm } from "./machine.js";
+export type { BootVmOptions, VmMachine } from "./machine.js";
