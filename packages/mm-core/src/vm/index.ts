@@ -95,3 +95,4 @@ export {
 export type { MfMsg, ToKill } from "./memoryFailure.js";
 export { bootVm } from "./machine.js";
 export type { BootVmOptions, VmMachine } from "./machine.js";
+export { MemFile } from "./memfile.js";
