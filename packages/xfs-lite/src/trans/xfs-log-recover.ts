@@ -6,8 +6,8 @@
  *      xlog_recover_process(), xlog_check_unmount_rec(); fs/xfs/xfs_buf_item_recover.c
  *      xlog_recover_do_reg_buffer(), xlog_recover_buf_cancelled() (cancel table)
  *
- * The head is the valid record with the highest LSN; its tail LSN says where replay
- * starts. Records are accepted while each names the previous one (`prevLsn`) and has an
+ * The head is the valid record with the highest LSN whose tail record is present; its
+ * tail LSN says where replay starts. Records are accepted while each names the previous one (`prevLsn`) and has an
  * intact checksum; the first torn or missing record ends the log. Replay is two-pass like
  * the kernel's: a block cancelled by record j is not replayed from records up to j. The
  * replayed blocks get their checksums recomputed by their write verifiers and are written
@@ -55,20 +55,26 @@ export function xlogFindRecords(dev: BlockDevice, logStart: Daddr, logBBsize: nu
   const dv = new DataView(area.buffer);
   const valid = new Map<number, Rec>();
   let maxCycle = 0;
-  let head: Rec | undefined;
   for (let b = 0; b < logBBsize; b++) {
     if (dv.getUint32(b * BBSIZE) !== XLOG_HEADER_MAGIC_NUM) continue;
     maxCycle = Math.max(maxCycle, dv.getUint32(b * BBSIZE + 4));
     const r = decodeRecord(area, b * BBSIZE);
     if (r === undefined || blockLsn(r.hdr.lsn) !== b || cycleLsn(r.hdr.lsn) !== r.hdr.cycle) continue;
     valid.set(b, r);
-    if (head === undefined || r.hdr.lsn > head.hdr.lsn) head = r;
   }
-  if (head === undefined) return { chain: [], maxCycle, clean: true };
-  const tail = valid.get(blockLsn(head.hdr.tailLsn));
-  if (tail === undefined || tail.hdr.lsn !== head.hdr.tailLsn) {
-    throw new KernelError("EUCLEAN", `log recovery: tail record ${head.hdr.tailLsn} named by head ${head.hdr.lsn} is missing`);
+  if (valid.size === 0) return { chain: [], maxCycle, clean: true };
+  // The head is the newest record whose tail is still there: a record whose tail record is
+  // gone was never durable (a flush would have persisted the tail first).
+  const byLsn = [...valid.values()].sort((a, b) => b.hdr.lsn - a.hdr.lsn);
+  let tail: Rec | undefined;
+  for (const head of byLsn) {
+    const t = valid.get(blockLsn(head.hdr.tailLsn));
+    if (t !== undefined && t.hdr.lsn === head.hdr.tailLsn) {
+      tail = t;
+      break;
+    }
   }
+  if (tail === undefined) throw new KernelError("EUCLEAN", "log recovery: no record names a tail that is still in the log");
   const chain: Rec[] = [tail];
   for (;;) {
     const cur = chain[chain.length - 1]!;
