@@ -28,10 +28,11 @@ import {
   MMU_NOTIFY_PROTECTION_PAGE, mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart, mmuNotifierRangeInit,
 } from "./mmuNotifier.js";
 import {
-  SWP_DEVICE_READ, SWP_DEVICE_WRITE, isSwapPte, mkSwapEntry, pfnPte, pmdLeaf, ptePresent, pteMkclean, pteMkdirty,
+  SWP_DEVICE_READ, SWP_DEVICE_WRITE, isSwapPte, mkSwapEntry, pfnPte, ptePresent, pteMkclean, pteMkdirty,
   pteMkold, pteMkwrite, pteWrite, pteWrprotect, swpOffset, swpType,
 } from "./pgtable.js";
 import { folioAddFileRmapPte, folioAddNewAnonRmap, folioTryDupAnonRmapPte, vmNormalPage } from "./rmap.js";
+import { flushTlbMm } from "./tlb.js";
 import { type VmAreaStruct, isCowMapping } from "./vma.js";
 
 /** `vma_needs_copy()`. */
@@ -56,13 +57,8 @@ export function copyPageRange(dst: VmAreaStruct, src: VmAreaStruct): void {
   const dpt = dstMm.pgtables;
   const hasPinned = srcMm.testFlag(MMF_HAS_PINNED);
   spt.walk(src.vmStart, src.vmEnd, {
-    pmd(h, addr, v) {
-      // copy_huge_pmd(): file and special PMDs are refilled by faults in the child.
-      void h;
-      void addr;
-      void v;
-      void pmdLeaf;
-    },
+    // copy_huge_pmd(): file and special PMD leaves are refilled by faults in the child.
+    pmd() {},
     pte(h, addr, v) {
       if (!ptePresent(v)) {
         if (!isSwapPte(v)) return;
@@ -142,7 +138,7 @@ export function* dupMmap(oldmm: MmStruct): Sleepable<MmStruct> {
       tmp.vmOps?.open?.(tmp);
       if (!(tmp.vmFlags & VM_WIPEONFORK)) copyPageRange(tmp, mpnt);
     }
-    oldmm.flushTlbRange(0);
+    flushTlbMm(oldmm);
   } finally {
     oldmm.mmapLock.upWrite();
   }

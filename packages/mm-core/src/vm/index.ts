@@ -48,7 +48,7 @@ export {
   mmuIntervalNotifierRemove, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalCheckRetry, mmuIntervalSetSeq,
 } from "./mmuNotifier.js";
 export type { MmuNotifierRange, MmuNotifierOps, MmuIntervalNotifierOps } from "./mmuNotifier.js";
-export { MmuGather, flushTlbPage } from "./tlb.js";
+export { MmuGather, flushTlbPage, flushTlbMm } from "./tlb.js";
 export {
   TTU_SPLIT_HUGE_PMD, TTU_IGNORE_MLOCK, TTU_SYNC, TTU_HWPOISON, TTU_BATCH_FLUSH, TTU_RMAP_LOCKED, GUP_PIN_COUNTING_BIAS,
   vmNormalPage, folioAddNewAnonRmap, folioAddAnonRmapPte, folioTryDupAnonRmapPte, folioMaybeDmaPinned,

@@ -58,3 +58,9 @@ export function flushTlbPage(mm: MmStruct, addr: number, size = PAGE_SIZE): void
   mm.flushTlbRange(size / PAGE_SIZE);
   mmuNotifierArchInvalidateSecondaryTlbs(mm, addr, addr + size);
 }
+
+/** `flush_tlb_mm()`: flush the whole address space (fork write-protected the parent). */
+export function flushTlbMm(mm: MmStruct): void {
+  mm.flushTlbRange(0);
+  mmuNotifierArchInvalidateSecondaryTlbs(mm, 0, mm.taskSize);
+}
