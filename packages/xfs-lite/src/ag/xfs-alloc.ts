@@ -86,19 +86,19 @@ export function xfsAllocFixFreelist(tp: XfsTrans, agno: XfsAgnumber): void {
   fixing.add(key);
   try {
     const agf = xfsAllocReadAgf(tp, agno);
-    for (let guard = 0; guard < 256; guard++) {
-      const need = xfsAllocMinFreelist(tp, agno);
-      const have = hdrGet(agf, AGF.flcount);
-      if (have > need) {
-        const bno = xfsAllocGetFreelist(tp, agno);
-        freeAgExtent(tp, agno, bno, 1, XFS_RMAP_OINFO_AG);
-      } else if (have < need) {
-        const got = allocAg(tp, agno, { type: "thisAg", agno, minlen: 1, maxlen: need - have, oinfo: XFS_RMAP_OINFO_AG }, 0);
-        if (got === undefined) return;
-        for (let i = 0; i < got.len; i++) xfsAllocPutFreelist(tp, agno, got.agbno + i);
-      } else return;
+    // The target is computed once, as the kernel does: trimming or refilling can change
+    // btree heights, and chasing the moving target could oscillate.
+    const need = xfsAllocMinFreelist(tp, agno);
+    for (let guard = 0; hdrGet(agf, AGF.flcount) > need && guard < 64; guard++) {
+      const bno = xfsAllocGetFreelist(tp, agno);
+      freeAgExtent(tp, agno, bno, 1, XFS_RMAP_OINFO_AG);
     }
-    throw new KernelBug(`xfs_alloc_fix_freelist: AG ${agno} free list does not settle`);
+    for (let guard = 0; hdrGet(agf, AGF.flcount) < need && guard < 64; guard++) {
+      const want = need - hdrGet(agf, AGF.flcount);
+      const got = allocAg(tp, agno, { type: "thisAg", agno, minlen: 1, maxlen: want, oinfo: XFS_RMAP_OINFO_AG }, 0);
+      if (got === undefined) return;
+      for (let i = 0; i < got.len; i++) xfsAllocPutFreelist(tp, agno, got.agbno + i);
+    }
   } finally {
     fixing.delete(key);
   }
