@@ -21,9 +21,9 @@ export interface VmPageAllocator {
   /** `alloc_pages(gfp, order)`: the first pfn; throws KernelError("ENOMEM") when exhausted. */
   allocPages(gfp: number, order: number): Pfn;
   /** `is_free_buddy_page()`. */
-  isFreeBuddyPage?(pfn: Pfn): boolean;
+  isFreeBuddyPage(pfn: Pfn): boolean;
   /** `take_page_off_buddy()`: remove a free page from the allocator for good. */
-  takePageOffBuddy?(pfn: Pfn): boolean;
+  takePageOffBuddy(pfn: Pfn): boolean;
 }
 
 /**

@@ -8,7 +8,8 @@
  *
  * Simplified: no dirty throttling, no bdi accounting, no cgroup writeback.
  */
-import { PG_dirty, PG_writeback } from "../page/flags.js";
+import { PG_dirty } from "../page/flags.js";
+import { endPageWriteback, setPageWriteback } from "../page/pagelock.js";
 import type { Pfn } from "../types.js";
 import { PAGECACHE_TAG_DIRTY, PAGECACHE_TAG_TOWRITE, PAGECACHE_TAG_WRITEBACK } from "../xarray/index.js";
 import type { AddressSpace } from "./addressSpace.js";
@@ -54,9 +55,9 @@ export function folioClearDirtyForIo(ctx: VmContext, pfn: Pfn): boolean {
   return ctx.memmap.testAndClearPageFlag(pfn, PG_dirty);
 }
 
-/** `folio_start_writeback()`. */
+/** `folio_start_writeback()`: the page is locked. */
 export function folioStartWriteback(ctx: VmContext, pfn: Pfn): void {
-  ctx.memmap.setPageFlag(pfn, PG_writeback);
+  setPageWriteback(ctx.memmap, pfn);
   const mapping = pageCacheMapping(ctx, pfn);
   if (mapping) {
     const index = ctx.memmap.pageIndex(pfn);
@@ -65,9 +66,9 @@ export function folioStartWriteback(ctx: VmContext, pfn: Pfn): void {
   }
 }
 
-/** `folio_end_writeback()`. */
+/** `folio_end_writeback()`: clears PG_writeback and wakes its waiters. */
 export function folioEndWriteback(ctx: VmContext, pfn: Pfn): void {
-  ctx.memmap.clearPageFlag(pfn, PG_writeback);
+  endPageWriteback(ctx.memmap, pfn);
   const mapping = pageCacheMapping(ctx, pfn);
   if (mapping) mapping.iPages.clearMark(ctx.memmap.pageIndex(pfn), PAGECACHE_TAG_WRITEBACK);
 }

@@ -35,7 +35,7 @@ import {
   MMU_NOTIFIER_RANGE_BLOCKABLE, MMU_NOTIFY_CLEAR, mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart,
   mmuNotifierRangeInit,
 } from "./mmuNotifier.js";
-import { lockPage, unlockPage } from "./pagelock.js";
+import { lockPage, unlockPage } from "../page/pagelock.js";
 import {
   SWP_DEVICE_READ, SWP_DEVICE_WRITE, isHwpoisonEntry, isSwapPte, pfnPte, pmdLeaf, pmdMkdirty, pmdMkyoung,
   pmdWrite, ptePfn, ptePresent, pteMkdirty, pteMkspecial, pteMkwrite, pteMkyoung, pteNone, pteWrite,

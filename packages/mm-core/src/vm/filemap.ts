@@ -24,7 +24,7 @@ import type { AddressSpace } from "./addressSpace.js";
 import type { VmContext } from "./context.js";
 import { folioClearDirtyForIo, folioEndWriteback, folioMarkDirty, folioStartWriteback, tagPagesForWriteback } from "./dirty.js";
 import { VM_FAULT_LOCKED, VM_FAULT_MAJOR, VM_FAULT_NOPAGE, VM_FAULT_SIGBUS } from "./flags.js";
-import { lockPage, trylockPage, unlockPage, waitOnPageLocked } from "./pagelock.js";
+import { lockPage, trylockPage, unlockPage, waitOnPageLocked } from "../page/pagelock.js";
 import type { VmFault, VmOperationsStruct } from "./vma.js";
 import { unmapMappingFolio, unmapMappingRange } from "./zap.js";
 

@@ -71,7 +71,6 @@ export {
   filemapRead, genericPerformWrite, filemapWriteAndWaitRange, mappingDirtyIndexes,
 } from "./filemap.js";
 export { shmemZeroSetup, shmemAnonVmOps } from "./shmem.js";
-export { lockPage, trylockPage, unlockPage, waitOnPageLocked } from "./pagelock.js";
 export {
   calcVmProtBits, vmUnmappedAreaTopdown, archGetUnmappedAreaTopdown, thpGetUnmappedArea, getUnmappedArea, doMmap,
   mmapRegion, splitVma, doMunmap, doMprotect, doMremap, vmMmap, vmMunmap, sysMprotect, sysMremap, exitMmap,

@@ -15,7 +15,7 @@ import { PAGE_SIZE } from "../types.js";
 import { AddressSpace } from "./addressSpace.js";
 import type { VmContext } from "./context.js";
 import { genericFileVmOps, truncatePagecache } from "./filemap.js";
-import { unlockPage } from "./pagelock.js";
+import { unlockPage } from "../page/pagelock.js";
 import type { VmAreaStruct, VmFile } from "./vma.js";
 
 export class MemFile {

@@ -98,6 +98,20 @@ describe("memory_failure on a DRAM anonymous page mapped by two processes", () =
   });
 });
 
+describe("memory_failure on a free page", () => {
+  it("takes it off the buddy allocator for good", () => {
+    const { ctx, mem } = bootVm();
+    const pfn = mem.buddy.allocPages(0, 0);
+    mem.buddy.freePages(pfn, 0);
+    const free = mem.buddy.nrFreePages();
+    expect(runSync(memoryFailure(ctx, pfn, 0))).toBe(0);
+    expect(mem.buddy.nrFreePages()).toBe(free - 1);
+    expect(mem.buddy.isFreeBuddyPage(pfn)).toBe(false);
+    expect(ctx.memmap.pageRefCount(pfn)).toBe(1);
+    expect(log(ctx)).toEqual([`<3>Memory failure: 0x${pfn.toString(16)}: recovery action for free buddy page: Recovered`]);
+  });
+});
+
 describe("memory_failure on a clean page-cache page", () => {
   it("drops the page without any signal; the next access re-reads it from the file", () => {
     const { ctx } = bootVm();

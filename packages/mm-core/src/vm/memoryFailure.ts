@@ -34,7 +34,7 @@ import type { VmContext } from "./context.js";
 import { mappingEvictFolio } from "./filemap.js";
 import { MF_ACTION_REQUIRED, MF_COUNT_INCREASED, MF_MUST_KILL } from "./flags.js";
 import type { MmStruct } from "./mm.js";
-import { lockPage, unlockPage } from "./pagelock.js";
+import { lockPage, unlockPage } from "../page/pagelock.js";
 import { isHwpoisonEntry, pmdDevmap, pmdLeaf, ptePfn, ptePresent, pteDevmap, swpOffset } from "./pgtable.js";
 import { TTU_HWPOISON, TTU_IGNORE_MLOCK, TTU_SYNC, folioAnonVma, folioMkclean, pageMappedInVma, tryToUnmap } from "./rmap.js";
 import type { VmAreaStruct } from "./vma.js";
@@ -425,8 +425,8 @@ export function* memoryFailure(ctx: VmContext, pfn: Pfn, flags: number): Sleepab
     if (!(flags & MF_COUNT_INCREASED)) {
       if (memmap.pageRefCount(pfn) === 0) {
         const alloc = ctx.allocator;
-        if (alloc.isFreeBuddyPage?.(pfn)) {
-          const taken = alloc.takePageOffBuddy?.(pfn) ?? false;
+        if (alloc.isFreeBuddyPage(pfn)) {
+          const taken = alloc.takePageOffBuddy(pfn);
           if (taken) memmap.setPageCount(pfn, 1);
           return actionResult(ctx, pfn, MF_MSG.BUDDY, taken ? MF_RECOVERED : MF_FAILED);
         }

@@ -13,7 +13,7 @@ import type { Sleepable } from "../sched/sleepable.js";
 import type { Pfn } from "../types.js";
 import { AddressSpace } from "./addressSpace.js";
 import { filemapFault } from "./filemap.js";
-import { unlockPage } from "./pagelock.js";
+import { unlockPage } from "../page/pagelock.js";
 import type { VmAreaStruct, VmFile, VmOperationsStruct } from "./vma.js";
 
 /** `shmem_anon_vm_ops`. */
