@@ -96,7 +96,7 @@ describe("xfs_buf cache", () => {
     formatBlock(btp, 24, 5);
     const raw = new Uint8Array(4096);
     dev.read(24, raw);
-    raw[100] ^= 0xff;
+    raw[100] = raw[100]! ^ 0xff;
     dev.write(24, raw);
     btp.btHash.clear();
     btp.btLru.clear();
