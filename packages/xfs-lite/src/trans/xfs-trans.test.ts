@@ -150,6 +150,23 @@ describe("transactions", () => {
     expect([s[3]![5], s[4]![5], s[5]![5]]).toEqual([0, 0, 0]);
   });
 
+  it("a block invalidated by a later record is not replayed over data written there since", () => {
+    const { dev, mp, blocks } = rig();
+    applyTx(mp, blocks, 5, [[2, 1]], true);
+    const tp = xfsTransAlloc(mp);
+    tp.binval(tp.readBuf(blocks[2]!, 8, testBufOps));
+    tp.commit({ sync: true });
+    const data = new Uint8Array(4096).fill(0xab);
+    dev.write(blocks[2]!, data);
+    dev.flush();
+    dev.powerFail();
+    dev.powerOn();
+    xfsMount(dev, { bufOps: [testBufOps] });
+    const raw = new Uint8Array(4096);
+    dev.read(blocks[2]!, raw);
+    expect(raw).toEqual(data);
+  });
+
   it("the circular log wraps many times and everything forced stays", () => {
     const { dev, mp, blocks } = rig(16);
     for (let i = 1; i <= 300; i++) applyTx(mp, blocks, i, [[i % NBLOCKS, i % NSLOTS], [(i * 7) % NBLOCKS, (i * 3) % NSLOTS]], i % 5 === 0);
