@@ -10,7 +10,7 @@ import { load, store } from "./access.js";
 import type { VmContext } from "./context.js";
 import { filemapWriteAndWaitRange } from "./filemap.js";
 import {
-  MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, VM_FAULT_FALLBACK, VM_HUGEPAGE,
+  MAP_ANONYMOUS, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, VM_FAULT_FALLBACK, VM_HUGEPAGE,
   VM_MIXEDMAP,
 } from "./flags.js";
 import { createProcess, forkProcess, taskMm } from "./fork.js";
@@ -190,6 +190,23 @@ describe("page-cache faults", () => {
   });
 });
 
+describe("MAP_POPULATE", () => {
+  it("pre-faults every page: private writable mappings get their own pages, shared file pages are mapped", () => {
+    const { ctx } = bootVm();
+    const t = proc(ctx, "pop");
+    const a = mmapIn(t, { len: 4 * P, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE });
+    expect([0, 1, 2, 3].map((i) => pteWrite(pteOf(t, a + i * P)))).toEqual([true, true, true, true]);
+    expect(taskMm(t).rss.anon).toBe(4);
+    const f = fileOf(ctx, 2);
+    const b = mmapIn(t, { len: 2 * P, prot: PROT_READ, flags: MAP_SHARED | MAP_POPULATE, file: f.open("r") });
+    expect([0, 1].map((i) => ptePresent(pteOf(t, b + i * P)))).toEqual([true, true]);
+    expect(f.readFolioCalls).toBe(2);
+    const faults = ctx.stats.faults;
+    expect(rd(t, b + P).ok && wr(t, a, [1]).ok).toBe(true);
+    expect(ctx.stats.faults).toBe(faults);
+  });
+});
+
 describe("fork and copy-on-write", () => {
   it("shares anonymous pages read-only, clears PageAnonExclusive, and each side's write stays its own", () => {
     const { ctx } = bootVm();
@@ -281,19 +298,16 @@ describe("raw-PFN mappings (DAX-like drivers)", () => {
       mmap(vma) {
         vma.vmFlags |= VM_MIXEDMAP | VM_HUGEPAGE;
         vma.vmOps = {
-          // eslint-disable-next-line require-yield
           *fault(vmf: VmFault): Sleepable<number> {
             calls.push(`pte ${vmf.pgoff}`);
             return vmfInsertMixed(vma, vmf.address, pfnToPfnT((base + vmf.pgoff) as Pfn, PFN_DEV | PFN_MAP));
           },
-          // eslint-disable-next-line require-yield
           *hugeFault(vmf: VmFault): Sleepable<number> {
             calls.push(`pmd ${vmf.pgoff}`);
             if (!opts.huge) return VM_FAULT_FALLBACK;
             const first = vmf.pgoff - (vmf.pgoff % 512);
             return vmfInsertPfnPmd(vmf, pfnToPfnT((base + first) as Pfn, PFN_DEV | PFN_MAP), false);
           },
-          // eslint-disable-next-line require-yield
           *pfnMkwrite(vmf: VmFault): Sleepable<number> {
             calls.push(`mkwrite ${vmf.pgoff}`);
             return 0;

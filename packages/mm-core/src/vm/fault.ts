@@ -17,6 +17,7 @@
  * re-checks under the PTL. Simplified: no fault-around, no anonymous THP, no swap, no
  * userfaultfd, no NUMA hinting faults; VM_FAULT_RETRY is never produced here.
  */
+import { KernelBug } from "../errno.js";
 import { PG_anon_exclusive, PG_hwpoison, PG_locked, PG_lru, PG_swapbacked, PG_uptodate } from "../page/flags.js";
 import type { Sleepable } from "../sched/sleepable.js";
 import type { Pfn, VirtAddr } from "../types.js";
@@ -221,7 +222,8 @@ function* doFaultCall(vmf: VmFault): Sleepable<number> {
   const ctx = ctxOf(vmf);
   const ret = yield* vmf.vma.vmOps!.fault!(vmf);
   if (ret & (FAULT_STOP | VM_FAULT_DONE_COW)) return ret;
-  const pfn = vmf.page!;
+  if (vmf.page === null) throw new KernelBug(`${vmf.vma.vmOps?.name ?? "->fault"} returned 0x${ret.toString(16)} without a page`);
+  const pfn = vmf.page;
   if (ctx.memmap.testPageFlag(pfn, PG_hwpoison)) {
     let poisonret = VM_FAULT_HWPOISON;
     if (ret & VM_FAULT_LOCKED) {

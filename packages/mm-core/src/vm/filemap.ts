@@ -49,6 +49,10 @@ export function filemapGetFolio(ctx: VmContext, mapping: AddressSpace, index: nu
 /** `find_get_page()`: same as filemapGetFolio. */
 export const findGetPage = filemapGetFolio;
 
+/** `add_to_page_cache_lru()`: same as filemapAddFolio. */
+export const addToPageCache = (ctx: VmContext, mapping: AddressSpace, pfn: Pfn, index: number): void =>
+  filemapAddFolio(ctx, mapping, pfn, index);
+
 /**
  * `filemap_add_folio()`: insert a locked page at `index`; the cache takes a reference.
  * Throws EEXIST if a page is already there (a value entry is replaced).

@@ -65,7 +65,7 @@ export {
 } from "./zap.js";
 export type { ZapDetails } from "./zap.js";
 export {
-  isPageEntry, filemapPeek, filemapGetFolio, findGetPage, filemapAddFolio, filemapRemoveFolio, deleteFromPageCache,
+  isPageEntry, filemapPeek, filemapGetFolio, findGetPage, filemapAddFolio, addToPageCache, filemapRemoveFolio, deleteFromPageCache,
   filemapGrabFolio, filemapReadFolio, filemapFault, filemapPageMkwrite, genericFileVmOps, truncateInodeFolio,
   truncateInodePagesRange, truncatePagecache, truncatePagecacheRange, mappingEvictFolio, genericErrorRemoveFolio,
   filemapRead, genericPerformWrite, filemapWriteAndWaitRange, mappingDirtyIndexes,

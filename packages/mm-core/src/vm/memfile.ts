@@ -44,7 +44,6 @@ export class MemFile {
         ctx.memmap.setPageFlag(pfn, PG_uptodate);
         unlockPage(ctx.memmap, pfn);
       },
-      // eslint-disable-next-line require-yield
       *writepage(_m: AddressSpace, pfn: Pfn): Sleepable {
         self.writepageCalls++;
         const index = ctx.memmap.pageIndex(pfn);

@@ -175,7 +175,6 @@ describe("memory failure from a machine check on a device page", () => {
       mmap(vma: import("./vma.js").VmAreaStruct) {
         vma.vmFlags |= VM_MIXEDMAP;
         vma.vmOps = {
-          // eslint-disable-next-line require-yield
           *fault(vmf: VmFault): Sleepable<number> {
             const pfn = (base + vmf.pgoff) as Pfn;
             ctx.memmap.setPageMapping(pfn, f.mapping);

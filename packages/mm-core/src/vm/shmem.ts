@@ -26,7 +26,6 @@ export function shmemZeroSetup(vma: VmAreaStruct): void {
   const mapping = new AddressSpace({ iSize: size }, {}, "dev/zero");
   mapping.canWriteback = false;
   mapping.aOps = {
-    // eslint-disable-next-line require-yield
     *readFolio(_m: AddressSpace, pfn: Pfn): Sleepable {
       ctx.physMem.zeroPage(pfn);
       ctx.memmap.setPageFlag(pfn, PG_swapbacked);
