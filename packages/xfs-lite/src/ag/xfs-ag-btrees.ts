@@ -101,8 +101,17 @@ function allocatedRoot(
   };
 }
 
+const opsCache = new Map<unknown, Map<string, unknown>>();
+
+/** One ops object per btree type and geometry (cursors are made per operation). */
 function ops<R, K>(tp: XfsTrans, make: (small?: XfsBtreeSmallGeometry) => XfsBtreeOps<R, K>): XfsBtreeOps<R, K> {
-  return make(tp.tMountp.mBtreeSmall);
+  const small = tp.tMountp.mBtreeSmall;
+  const key = small === undefined ? "" : `${small.leaf}/${small.node}`;
+  let byGeo = opsCache.get(make);
+  if (byGeo === undefined) opsCache.set(make, (byGeo = new Map()));
+  let o = byGeo.get(key) as XfsBtreeOps<R, K> | undefined;
+  if (o === undefined) byGeo.set(key, (o = make(small)));
+  return o;
 }
 
 /** By-block free space btree of AG `agno` (`xfs_bnobt_init_cursor()`). */

@@ -117,15 +117,21 @@ export function writePtr(dv: DataView, off: number, long: boolean, v: number): v
 }
 
 const opsCache = new Map<string, XfsBufOps>();
+const byGeometry = new WeakMap<XfsBtreeGeometry, XfsBufOps>();
 
 /**
  * The verifier of one btree type's blocks (`xfs_*btree_buf_ops`): magic, checksum, level,
  * record count and self address.
  */
 export function xfsBtreeBufOps(name: string, g: XfsBtreeGeometry): XfsBufOps {
+  const known = byGeometry.get(g);
+  if (known !== undefined) return known;
   const key = `${name}/${g.magic}/${g.longPtrs}/${g.overlapping}/${g.recLen}/${g.keyLen}/${g.maxRecsOverride?.leaf}/${g.maxRecsOverride?.node}`;
   const cached = opsCache.get(key);
-  if (cached !== undefined) return cached;
+  if (cached !== undefined) {
+    byGeometry.set(g, cached);
+    return cached;
+  }
   const bad = (d: Daddr, why: string): never => {
     throw new KernelError("EUCLEAN", `${name} block at daddr ${d}: ${why}`);
   };
@@ -147,5 +153,6 @@ export function xfsBtreeBufOps(name: string, g: XfsBtreeGeometry): XfsBufOps {
     },
   };
   opsCache.set(key, ops);
+  byGeometry.set(g, ops);
   return ops;
 }

@@ -450,8 +450,19 @@ export class XfsBtreeCur<R, K> {
       const i = this.nodeIndex(bp, key);
       const child = this.childPtr(bp, i);
       const split = this.insRec(child, level - 1, rec);
+      if (split === undefined) {
+        // Without a split the child's keys only widen to take in the new record.
+        const o = this.ops;
+        const low = this.lowKey(bp, i);
+        const high = o.overlapping ? this.highKeyAt(bp, i) : low;
+        const rhigh = this.highOfRec(rec);
+        this.setNodeKeys(bp, i, {
+          low: o.cmpKeys(key, low) < 0 ? key : low,
+          high: o.overlapping && o.cmpKeys(rhigh, high) > 0 ? rhigh : high,
+        });
+        return undefined;
+      }
       this.setNodeKeys(bp, i, this.blockKeys(this.read(child)));
-      if (split === undefined) return undefined;
       at = i + 1;
       entry = split;
     }

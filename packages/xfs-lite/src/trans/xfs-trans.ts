@@ -259,8 +259,11 @@ export class XfsTrans {
     const pre = bli.preImage;
     if (pre === null || this.tEmpty || bp.bFlags & XBF_STALE) return;
     const a = bp.bAddr;
-    for (let i = 0; i < a.length; i++) {
-      if (a[i] !== pre[i]) throw new KernelBug(`xfs_trans ${this.tTid}: buffer ${bp.bRhashKey} changed at byte ${i} but not logged`);
+    const words = a.length >> 2;
+    const wa = new Uint32Array(a.buffer, a.byteOffset, words);
+    const wp = new Uint32Array(pre.buffer, pre.byteOffset, words);
+    for (let i = 0; i < words; i++) {
+      if (wa[i] !== wp[i]) throw new KernelBug(`xfs_trans ${this.tTid}: buffer ${bp.bRhashKey} changed near byte ${i * 4} but not logged`);
     }
   }
 
