@@ -9,6 +9,7 @@
  *
  * One context per simulated machine; every MmStruct points at its context.
  */
+import { PG_reserved } from "../page/flags.js";
 import type { Memmap } from "../page/memmap.js";
 import type { PhysMem } from "../page/physmem.js";
 import { Mutex } from "../sched/mutex.js";
@@ -114,6 +115,7 @@ export class VmContext {
   get zeroPfn(): Pfn {
     if (this.zeroPfnValue === null) {
       const pfn = this.allocUserPage(true);
+      this.memmap.setPageFlag(pfn, PG_reserved);
       this.zeroPfnValue = pfn;
     }
     return this.zeroPfnValue;

@@ -286,6 +286,29 @@ describe("fork and copy-on-write", () => {
   });
 });
 
+describe("teardown", () => {
+  it("gives every page back when all processes exit and the file is truncated", () => {
+    const { ctx, mem } = bootVm();
+    void ctx.zeroPfn;
+    const free0 = mem.buddy.nrFreePages();
+    const f = fileOf(ctx, 3);
+    const parent = proc(ctx, "p");
+    const a = mmapIn(parent, { len: 3 * P, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS });
+    const b = mmapIn(parent, { len: 3 * P, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE, file: f.open("r") });
+    const c = mmapIn(parent, { len: 3 * P, prot: PROT_READ | PROT_WRITE, flags: MAP_SHARED | MAP_ANONYMOUS });
+    for (const base of [a, b, c]) [0, 1, 2].forEach((i) => wr(parent, base + i * P, [i + 1]));
+    rd(parent, b + P);
+    const child = runSync(forkProcess(ctx, parent), parent);
+    [a, b, c].forEach((base) => wr(child, base, [9]));
+    expect(mem.buddy.nrFreePages()).toBeLessThan(free0);
+    child.exit(0);
+    parent.exit(0);
+    expect(ctx.tasks).toEqual([]);
+    runSync(f.truncate(0));
+    expect(mem.buddy.nrFreePages()).toBe(free0);
+  });
+});
+
 describe("raw-PFN mappings (DAX-like drivers)", () => {
   function driverFile(ctx: VmContext, base: Pfn, opts: { huge: boolean }): { file: VmFile; calls: string[] } {
     const calls: string[] = [];
