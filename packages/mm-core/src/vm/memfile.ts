@@ -74,10 +74,18 @@ export class MemFile {
     };
   }
 
-  /** `truncate()`: set i_size and drop pages and mappings past it. */
+  /**
+   * `truncate()`: set i_size and drop pages and mappings past it, holding the mapping's
+   * invalidate_lock so no fault can bring a page back meanwhile (as filesystems do).
+   */
   *truncate(size: number): Sleepable {
-    this.iSize = size;
-    if (this.disk.length > size) this.disk = this.disk.slice(0, size);
-    yield* truncatePagecache(this.ctx, this.mapping, size);
+    yield* this.mapping.invalidateLock.downWrite();
+    try {
+      this.iSize = size;
+      if (this.disk.length > size) this.disk = this.disk.slice(0, size);
+      yield* truncatePagecache(this.ctx, this.mapping, size);
+    } finally {
+      this.mapping.invalidateLock.upWrite();
+    }
   }
 }
