@@ -82,9 +82,19 @@ describe("xfs_iext tree", () => {
       t.insert(cur, rec(i * 2, 1, i * 3));
     }
     expect(t.count()).toBe(1_000_000);
-    expect(t.lookupExtent(1_999_998, cur)).toBe(true);
-    expect(t.peek(cur)).toEqual(rec(1_999_998, 1, 2_999_997));
-    expect(t.memoryBytes()).toBeLessThan(70 * 1024 * 1024);
+    let n = 0;
+    let inOrder = true;
+    for (const r of t.records()) {
+      inOrder &&= r.brStartoff === n * 2 && r.brStartblock === n * 3;
+      n++;
+    }
+    expect([n, inOrder]).toEqual([1_000_000, true]);
+    for (const i of [0, 31, 32, 33, 500_000, 999_999]) {
+      expect(t.lookupExtent(i * 2, cur)).toBe(true);
+      expect(t.peek(cur)).toEqual(rec(i * 2, 1, i * 3));
+    }
+    // appending packs the leaves full
+    expect(t.memoryBytes()).toBeLessThan(1_000_000 * 32 * 1.01);
   });
 });
 

@@ -188,14 +188,15 @@ export class XfsIextTree {
     }
     let leaf = this.leaves[cur.leaf]!;
     if (leaf.nr === RECS_PER_LEAF) {
-      // xfs_iext_split_leaf(): move the upper half into a new leaf
-      const half = RECS_PER_LEAF >> 1;
+      // xfs_iext_split_leaf(): move the upper half into a new leaf; appending at the
+      // end of the last leaf starts an empty one instead, so sequential inserts pack leaves
+      const half = cur.pos === RECS_PER_LEAF && cur.leaf === this.leaves.length - 1 ? RECS_PER_LEAF : RECS_PER_LEAF >> 1;
       const right = new IextLeaf();
       right.recs.set(leaf.recs.subarray(half * FIELDS, leaf.nr * FIELDS));
       right.nr = leaf.nr - half;
       leaf.nr = half;
       this.leaves.splice(cur.leaf + 1, 0, right);
-      if (cur.pos > half) {
+      if (cur.pos > half || half === RECS_PER_LEAF) {
         cur.leaf++;
         cur.pos -= half;
         leaf = right;
