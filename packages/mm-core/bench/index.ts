@@ -6,6 +6,7 @@
  *   memmap arrayBuffers bytes/page: X  the same, as Node measures it
  *   xarray store/s, xarray load/s, xarray marked-walk entries/s
  *   buddy alloc+free/s (order 0), buddy alloc+free/s (order 9)
+ *   anon write faults/s: N           one store per page of a fresh anonymous mapping
  */
 import { Bench } from "tinybench";
 import {
@@ -16,6 +17,7 @@ import {
   createMemory,
 } from "../src/page/index.js";
 import { XA_MARK_0, XArray } from "../src/xarray/index.js";
+import { benchAnonWriteFaults } from "./vm.bench.js";
 
 const PAGES_64G = 16 * 1024 * 1024;
 const BATCH = 1000;
@@ -41,7 +43,8 @@ function opsPerSecond(bench: Bench, name: string): number {
 }
 
 function fmt(n: number): string {
-  return Math.round(n).toLocaleString("en-US");
+  // Plain integers, so scripts comparing runs can parse every line the same way.
+  return String(Math.round(n));
 }
 
 async function xarrayRates(): Promise<void> {
@@ -98,3 +101,4 @@ async function buddyRates(): Promise<void> {
 memmapBytesPerPage();
 await xarrayRates();
 await buddyRates();
+benchAnonWriteFaults();
