@@ -117,19 +117,25 @@ interface Candidate {
   len: number;
 }
 
-/** Best placement inside one free extent for a near allocation, or undefined. */
+/**
+ * Placement inside one free extent for a near allocation (`xfs_alloc_compute_diff()`): as
+ * long as the usable length allows, at the target; an extent wholly below the target gives
+ * its last blocks, one above it its first.
+ */
 function placeNear(rec: XfsAllocRec, target: number, minlen: number, maxlen: number, align: number): Candidate | undefined {
   const s = rec.arStartblock;
   const e = s + rec.arBlockcount;
   const lo = alignUp(s, align);
   if (lo + minlen > e) return undefined;
+  const rlen = Math.min(maxlen, e - lo);
   let bno: number;
-  if (target <= lo) bno = lo;
-  else {
-    bno = alignDown(Math.min(target, e - minlen), align);
-    if (bno < lo) bno = lo;
-  }
-  return { rec, bno, len: Math.min(maxlen, e - bno) };
+  if (lo >= target) bno = lo;
+  else if (e >= target + rlen) {
+    bno = alignUp(target, align);
+    if (bno + rlen > e) bno = alignDown(e - rlen, align);
+  } else bno = alignDown(e - rlen, align);
+  const len = Math.min(rlen, e - bno);
+  return len >= minlen ? { rec, bno, len } : undefined;
 }
 
 function searchExact(tp: XfsTrans, agno: XfsAgnumber, target: number, minlen: number, maxlen: number): Candidate | undefined {

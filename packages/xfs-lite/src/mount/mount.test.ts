@@ -4,6 +4,8 @@ import { xfsAllocAgFreeSpace, xfsAllocVextent, xfsFreeExtent } from "../ag/xfs-a
 import { xfsRmapbtCur } from "../ag/xfs-ag-btrees.js";
 import { XFS_RMAP_OWN_AG, XFS_RMAP_OWN_FS, XFS_RMAP_OWN_LOG } from "../rmap/types.js";
 import { xfsTransAlloc, xfsTransAllocEmpty } from "../trans/xfs-trans.js";
+import { xfsLogSb } from "../ag/xfs-ag-headers.js";
+import { isKernelError } from "@pagelab/mm-core";
 import { xfsMkfs } from "./xfs-mkfs.js";
 import { xfsLogIsClean, xfsMount, xfsRemount, xfsUnmount } from "./xfs-mount-ops.js";
 
@@ -54,5 +56,61 @@ describe("mkfs, mount, unmount", () => {
     xfsRemount(mp, { readonly: true });
     expect(xfsLogIsClean(dev)).toBe(true);
     xfsUnmount(mp);
+  });
+
+  it("recovers a logged superblock change and rebuilds the lazy counters after a crash", () => {
+    const dev = new RamDisk(64 * MiB, { writeCache: true });
+    xfsMkfs(dev, { agcount: 2 });
+    const mp = xfsMount(dev);
+    const tp = xfsTransAlloc(mp, { blocks: 30 });
+    xfsAllocVextent(tp, { type: "thisAg", agno: 0, minlen: 30, maxlen: 30, oinfo: { oiOwner: 128, oiOffset: 0, oiFlags: 0 } });
+    tp.modSb("icount", 64);
+    tp.modSb("ifree", 63);
+    mp.mSb.sbRootino = 128;
+    xfsLogSb(tp);
+    tp.commit({ sync: true });
+    const free = mp.mFdblocks;
+    dev.powerFail();
+    dev.powerOn();
+    expect(xfsLogIsClean(dev)).toBe(false);
+    const mp2 = xfsMount(dev);
+    expect(mp2.mRecovery?.clean).toBe(false);
+    expect(mp2.mSb.sbRootino).toBe(128);
+    expect(mp2.mFdblocks).toBe(free);
+    xfsUnmount(mp2);
+    const mp3 = xfsMount(dev);
+    expect(mp3.mRecovery?.clean).toBe(true);
+    expect(mp3.mFdblocks).toBe(free);
+    expect(mp3.mSb.sbRootino).toBe(128);
+  });
+
+  it("a read-only remount refuses transactions with EROFS until remounted read-write", () => {
+    const dev = new RamDisk(64 * MiB);
+    xfsMkfs(dev, { agcount: 2 });
+    const mp = xfsMount(dev);
+    xfsRemount(mp, { readonly: true });
+    try {
+      xfsTransAlloc(mp);
+      expect.unreachable();
+    } catch (e) {
+      expect(isKernelError(e, "EROFS")).toBe(true);
+    }
+    xfsRemount(mp, { readonly: false });
+    xfsTransAlloc(mp).commit();
+    xfsUnmount(mp);
+    expect(xfsLogIsClean(dev)).toBe(true);
+  });
+
+  it("rmapbt=0 lays out the AGFL right after the refcount root (free space from block 13)", () => {
+    const dev = new RamDisk(512 * MiB);
+    xfsMkfs(dev, { rmapbt: false });
+    const mp = xfsMount(dev);
+    expect(mp.hasRmapbt).toBe(false);
+    const tp = xfsTransAlloc(mp);
+    const chunk = xfsAllocVextent(tp, { type: "near", agno: 0, agbno: 0, minlen: 8, maxlen: 8, alignment: 8, oinfo: null });
+    expect(chunk.agbno).toBe(16);
+    const data = xfsAllocVextent(tp, { type: "near", agno: 0, agbno: 16, minlen: 1, maxlen: 4, oinfo: null });
+    expect([data.agbno, data.len]).toEqual([13, 3]);
+    tp.commit();
   });
 });
