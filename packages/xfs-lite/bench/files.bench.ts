@@ -13,6 +13,7 @@ import { xfsAgbToFsb } from "../src/bmap/space.js";
 import { XFS_EXT_NORM } from "../src/iext/types.js";
 import { XfsMemDataDevice } from "../src/ops/data-dev.js";
 import { XfsFileSystem } from "../src/ops/xfs-fs.js";
+import { XfsMemBackend } from "../src/ops/backend.js";
 
 const N = Number(process.env.XFS_BENCH_EXTENTS ?? 1_000_000);
 

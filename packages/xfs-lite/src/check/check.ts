@@ -14,7 +14,7 @@
  * record and vice versa; inode block counters match their forks; the log is clean when
  * the caller says the file system was unmounted.
  */
-import { forEachAgPiece, type XfsGeometry } from "../bmap/space.js";
+import { forEachAgPiece, type XfsGeometry, type XfsSpace } from "../bmap/space.js";
 import { XFS_EXT_UNWRITTEN } from "../iext/types.js";
 import type { XfsInode } from "../inode/inode.js";
 import type { XfsRefcountBtree } from "../refcount/refcount-btree.js";
@@ -225,17 +225,21 @@ export function xfsCheck(fs: XfsCheckInput): string[] {
 }
 
 
-/** Check a file system built on the in-memory or mounted space (anything with the inputs). */
-export function xfsCheckFs(fs: { space: Omit<XfsCheckInput, "inodes" | "logClean">; inodes: Map<number, XfsInode> }, logClean?: boolean): string[] {
-  const sp = fs.space;
-  return xfsCheck({
-    geo: sp.geo,
-    hasReflink: sp.hasReflink,
-    hasRmapbt: sp.hasRmapbt,
-    freeExtents: (agno) => sp.freeExtents(agno),
-    refcountbt: (agno) => sp.refcountbt(agno),
-    rmapbt: (agno) => sp.rmapbt(agno),
-    inodes: fs.inodes.values(),
-    ...(logClean === undefined ? {} : { logClean }),
-  });
+/** Check a file system (in memory or mounted) through its backend's read-only view. */
+export function xfsCheckFs(
+  fs: { backend: { readSpace<T>(fn: (sp: XfsSpace) => T): T }; inodes: Map<number, XfsInode> },
+  logClean?: boolean,
+): string[] {
+  return fs.backend.readSpace((sp) =>
+    xfsCheck({
+      geo: sp.geo,
+      hasReflink: sp.hasReflink,
+      hasRmapbt: sp.hasRmapbt,
+      freeExtents: (agno) => sp.freeExtents(agno),
+      refcountbt: (agno) => sp.refcountbt(agno),
+      rmapbt: (agno) => sp.rmapbt(agno),
+      inodes: fs.inodes.values(),
+      ...(logClean === undefined ? {} : { logClean }),
+    }),
+  );
 }

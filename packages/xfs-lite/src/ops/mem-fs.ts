@@ -5,6 +5,7 @@
  * @see fs/xfs/xfs_super.c xfs_fs_fill_super() (what a mount assembles)
  */
 import { XfsMemSpace } from "../bmap/mem-space.js";
+import { XfsMemBackend } from "./backend.js";
 import { XfsMemDataDevice } from "./data-dev.js";
 import { XfsFileSystem } from "./xfs-fs.js";
 
@@ -20,5 +21,5 @@ export function xfsMemFs(opts: XfsMemFsOptions = {}): XfsFileSystem {
   const agblklog = Math.ceil(Math.log2(agblocks));
   const geo = { blockSize: 4096, agblklog, agcount: opts.agcount ?? 4, agblocks };
   const space = new XfsMemSpace(geo, opts.reflink ?? true, opts.rmapbt ?? true);
-  return new XfsFileSystem({ space, dev: new XfsMemDataDevice(geo.blockSize) });
+  return new XfsFileSystem({ backend: new XfsMemBackend(space), dev: new XfsMemDataDevice(geo.blockSize) });
 }

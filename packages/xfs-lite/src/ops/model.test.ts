@@ -203,7 +203,7 @@ describe("random file operations against a byte-array model", () => {
         // every block comes back once the files are gone
         for (let i = 0; i < NFILES; i++) runSync(fs.unlink(fs.root, `f${i}`));
         expect(xfsCheckFs(fs)).toEqual([]);
-        expect(fs.freeBlocks()).toBe(fs.space.geo.agcount * (fs.space.geo.agblocks - 4));
+        expect(fs.freeBlocks()).toBe(fs.backend.geo.agcount * (fs.backend.geo.agblocks - 4));
       }),
       { numRuns: 150 },
     );

@@ -18,6 +18,7 @@
 import { KernelError, type Sleepable } from "@pagelab/mm-core";
 import { xfsBmapHoleBlocks, xfsBmapiWrite, xfsBmapMapExtent, xfsBmapUnmapExtent, xfsBunmapi } from "../bmap/bmap.js";
 import type { XfsSpace } from "../bmap/space.js";
+import type { XfsFsBackend } from "./backend.js";
 import { XFS_DATA_FORK, XFS_EXT_UNWRITTEN } from "../iext/types.js";
 import {
   FS_XFLAG_APPEND,
@@ -45,7 +46,7 @@ import {
 import type { XfsDataDevice } from "./data-dev.js";
 import { xfsFileReadRange, xfsFileUnshareRange, xfsFileWriteRange, xfsFileZeroRange, type XfsFileIoEnv } from "./file-io.js";
 import { IOMAP_F_SHARED, IOMAP_HOLE, IOMAP_UNWRITTEN, IOMAP_WRITE, type Iomap } from "./iomap.js";
-import { xfsReadIomapBegin, xfsWriteIomapBegin, xfsWriteIomapEnd, type XfsTransRunner } from "./xfs-iomap.js";
+import { xfsReadIomapBegin, xfsWriteIomapBegin, xfsWriteIomapEnd } from "./xfs-iomap.js";
 
 export const FALLOC_FL_KEEP_SIZE = 0x01;
 export const FALLOC_FL_PUNCH_HOLE = 0x02;
@@ -113,47 +114,57 @@ export interface XfsFsxattr {
 export type XfsLayoutBreakHook = (ip: XfsInode) => Sleepable;
 
 export interface XfsFileSystemOptions {
-  readonly space: XfsSpace;
+  readonly backend: XfsFsBackend;
   readonly dev: XfsDataDevice;
-  /** How a metadata change runs as a transaction (default: reservation check, then run). */
-  readonly trans?: XfsTransRunner;
-  /** Force the log (fsync); default nothing to do. */
-  readonly logForce?: () => void;
-  readonly firstIno?: number;
+  /** An existing namespace (mount): the root, every inode and every directory's entries. */
+  readonly loaded?: { root: XfsInode; inodes: Map<number, XfsInode>; dirents: Map<number, Map<string, number>> };
 }
 
 export class XfsFileSystem implements XfsFileIoEnv {
   readonly blockSize: number;
-  readonly space: XfsSpace;
+  readonly backend: XfsFsBackend;
   readonly dev: XfsDataDevice;
-  readonly trans: XfsTransRunner;
-  readonly inodes = new Map<number, XfsInode>();
+  readonly inodes: Map<number, XfsInode>;
   readonly root: XfsInode;
   layoutBreak: XfsLayoutBreakHook | undefined;
-  private readonly dirents = new Map<number, Map<string, number>>();
-  private nextIno: number;
-  private readonly logForce: () => void;
+  private readonly dirents: Map<number, Map<string, number>>;
 
   constructor(opts: XfsFileSystemOptions) {
-    this.space = opts.space;
+    this.backend = opts.backend;
     this.dev = opts.dev;
-    this.blockSize = opts.space.geo.blockSize;
-    this.trans =
-      opts.trans ??
-      (<T>(resblks: number, fn: (sp: XfsSpace) => T): T => {
-        if (resblks > this.space.freeBlocks()) throw new KernelError("ENOSPC");
-        return fn(this.space);
+    this.blockSize = opts.backend.geo.blockSize;
+    if (opts.loaded !== undefined) {
+      this.root = opts.loaded.root;
+      this.inodes = opts.loaded.inodes;
+      this.dirents = opts.loaded.dirents;
+    } else {
+      this.inodes = new Map();
+      this.dirents = new Map();
+      const logged: XfsInode[] = [];
+      this.root = this.backend.trans(1, logged, () => {
+        const root = this.ialloc(S_IFDIR | 0o755);
+        root.nlink = 2;
+        logged.push(root);
+        this.backend.writeDir(root, this.entries(root));
+        return root;
       });
-    this.logForce = opts.logForce ?? (() => {});
-    this.nextIno = opts.firstIno ?? 128;
-    this.root = this.ialloc(S_IFDIR | 0o755);
-    this.root.nlink = 2;
+    }
+  }
+
+  /** Run one metadata change as a transaction reserving `resblks`, logging `inodes`. */
+  trans<T>(resblks: number, fn: (sp: XfsSpace) => T, ...inodes: XfsInode[]): T {
+    return this.backend.trans(resblks, inodes, fn);
+  }
+
+  readSpace<T>(fn: (sp: XfsSpace) => T): T {
+    return this.backend.readSpace(fn);
   }
 
   // ---- inodes and the namespace -------------------------------------------------
 
+  /** Inside a transaction: a new in-core inode with an on-disk number. */
   private ialloc(mode: number): XfsInode {
-    const ip = new XfsInode(this.nextIno++, mode);
+    const ip = new XfsInode(this.backend.ialloc(), mode);
     this.inodes.set(ip.ino, ip);
     if (ip.isDir()) this.dirents.set(ip.ino, new Map());
     return ip;
@@ -188,16 +199,22 @@ export class XfsFileSystem implements XfsFileIoEnv {
         if (exclusive) throw new KernelError("EEXIST", name);
         return this.inodes.get(old)!;
       }
-      const ip = this.ialloc(mode);
-      d.set(name, ip.ino);
-      if (ip.isDir()) {
-        ip.nlink = 2;
-        dir.nlink++;
-      }
-      // new files inherit the DAX flag and the CoW extent size hint from the directory
-      ip.diflags2 |= dir.diflags2 & (XFS_DIFLAG2_DAX | XFS_DIFLAG2_COWEXTSIZE);
-      ip.cowextsize = dir.cowextsize;
-      return ip;
+      const logged: XfsInode[] = [dir];
+      return this.backend.trans(1, logged, () => {
+        const ip = this.ialloc(mode);
+        logged.push(ip);
+        d.set(name, ip.ino);
+        if (ip.isDir()) {
+          ip.nlink = 2;
+          dir.nlink++;
+          this.backend.writeDir(ip, this.entries(ip));
+        }
+        // new files inherit the DAX flag and the CoW extent size hint from the directory
+        ip.diflags2 |= dir.diflags2 & (XFS_DIFLAG2_DAX | XFS_DIFLAG2_COWEXTSIZE);
+        ip.cowextsize = dir.cowextsize;
+        this.backend.writeDir(dir, d);
+        return ip;
+      });
     } finally {
       dir.iRwsem.upWrite();
     }
@@ -214,8 +231,11 @@ export class XfsFileSystem implements XfsFileIoEnv {
       const ip = this.lookup(dir, name);
       if (ip.isDir()) throw new KernelError("EISDIR", name);
       if (ip.isImmutable() || ip.isAppend()) throw new KernelError("EPERM", name);
-      this.entries(dir).delete(name);
-      ip.nlink--;
+      this.trans(0, () => {
+        this.entries(dir).delete(name);
+        ip.nlink--;
+        this.backend.writeDir(dir, this.entries(dir));
+      }, dir, ip);
       this.iputMaybeEvict(ip);
     } finally {
       dir.iRwsem.upWrite();
@@ -228,9 +248,12 @@ export class XfsFileSystem implements XfsFileIoEnv {
       const ip = this.lookup(dir, name);
       if (!ip.isDir()) throw new KernelError("ENOTDIR", name);
       if (this.entries(ip).size > 0) throw new KernelError("ENOTEMPTY", name);
-      this.entries(dir).delete(name);
-      dir.nlink--;
-      ip.nlink = 0;
+      this.trans(0, () => {
+        this.entries(dir).delete(name);
+        dir.nlink--;
+        ip.nlink = 0;
+        this.backend.writeDir(dir, this.entries(dir));
+      }, dir, ip);
       this.dirents.delete(ip.ino);
       this.iputMaybeEvict(ip);
     } finally {
@@ -248,15 +271,19 @@ export class XfsFileSystem implements XfsFileIoEnv {
       const ip = this.lookup(odir, oname);
       const target = this.entries(ndir).get(nname);
       if (target === ip.ino) return;
-      if (target !== undefined) {
-        const t = this.inodes.get(target)!;
+      const t = target === undefined ? undefined : this.inodes.get(target)!;
+      if (t !== undefined) {
         if (t.isDir() !== ip.isDir()) throw new KernelError(t.isDir() ? "EISDIR" : "ENOTDIR", nname);
         if (t.isDir() && this.entries(t).size > 0) throw new KernelError("ENOTEMPTY", nname);
-        t.nlink = t.isDir() ? 0 : t.nlink - 1;
-        this.iputMaybeEvict(t);
       }
-      this.entries(odir).delete(oname);
-      this.entries(ndir).set(nname, ip.ino);
+      this.trans(0, () => {
+        if (t !== undefined) t.nlink = t.isDir() ? 0 : t.nlink - 1;
+        this.entries(odir).delete(oname);
+        this.entries(ndir).set(nname, ip.ino);
+        this.backend.writeDir(odir, this.entries(odir));
+        if (ndir !== odir) this.backend.writeDir(ndir, this.entries(ndir));
+      }, ...[odir, ndir, ...(t ? [t] : [])].filter((x, i, a) => a.indexOf(x) === i));
+      if (t !== undefined) this.iputMaybeEvict(t);
     } finally {
       if (b !== a) b.iRwsem.upWrite();
       a.iRwsem.upWrite();
@@ -290,9 +317,10 @@ export class XfsFileSystem implements XfsFileIoEnv {
     this.trans(0, (sp) => {
       xfsReflinkCancelCowRange(sp, ip, 0, Number.MAX_SAFE_INTEGER, true);
       xfsBunmapi(sp, ip, XFS_DATA_FORK, 0, Number.MAX_SAFE_INTEGER);
-    });
-    ip.size = 0;
-    ip.freed = true;
+      ip.size = 0;
+      ip.freed = true;
+      this.backend.ifree(ip);
+    }, ip);
     this.inodes.delete(ip.ino);
   }
 
@@ -306,7 +334,7 @@ export class XfsFileSystem implements XfsFileIoEnv {
       this.trans(0, (sp) => {
         xfsReflinkCancelCowRange(sp, ip, 0, Number.MAX_SAFE_INTEGER, true);
         xfsReflinkTryClearInodeFlag(sp, ip);
-      });
+      }, ip);
     }
   }
 
@@ -340,7 +368,8 @@ export class XfsFileSystem implements XfsFileIoEnv {
       const at = f !== undefined && f.flags & O_APPEND ? ip.size : pos;
       if (at + data.length > MAX_LFS_FILESIZE) throw new KernelError("EFBIG");
       const n = xfsFileWriteRange(this, ip, at, data);
-      if (at + n > ip.size) ip.size = at + n;
+      // xfs_setfilesize() at I/O completion
+      if (at + n > ip.size) this.trans(0, () => void (ip.size = at + n), ip);
       return n;
     } finally {
       ip.iRwsem.upWrite();
@@ -351,7 +380,7 @@ export class XfsFileSystem implements XfsFileIoEnv {
   *fsync(ip: XfsInode, _datasync = false): Sleepable {
     yield* ip.iRwsem.downRead();
     try {
-      this.logForce();
+      this.backend.sync();
     } finally {
       ip.iRwsem.upRead();
     }
@@ -387,9 +416,10 @@ export class XfsFileSystem implements XfsFileIoEnv {
       this.trans(0, (sp) => {
         xfsBunmapi(sp, ip, XFS_DATA_FORK, first, Number.MAX_SAFE_INTEGER - first);
         xfsReflinkCancelCowRange(sp, ip, first, Number.MAX_SAFE_INTEGER - first, true);
-      });
+        ip.size = size;
+      }, ip);
     }
-    ip.size = size;
+    this.trans(0, () => void (ip.size = size), ip);
   }
 
   // ---- fallocate -----------------------------------------------------------------
@@ -424,13 +454,11 @@ export class XfsFileSystem implements XfsFileIoEnv {
         if (offset % bs !== 0 || len % bs !== 0) throw new KernelError("EINVAL");
         if (mode & FALLOC_FL_COLLAPSE_RANGE) {
           if (offset + len >= ip.size) throw new KernelError("EINVAL");
-          this.collapseRange(ip, offset / bs, len / bs);
-          ip.size -= len;
+          this.collapseRange(ip, offset / bs, len / bs, ip.size - len);
         } else {
           if (offset >= ip.size) throw new KernelError("EINVAL");
           if (ip.size + len > MAX_LFS_FILESIZE) throw new KernelError("EFBIG");
-          this.insertRange(ip, offset / bs, len / bs);
-          ip.size += len;
+          this.insertRange(ip, offset / bs, len / bs, ip.size + len);
         }
         return;
       }
@@ -441,7 +469,7 @@ export class XfsFileSystem implements XfsFileIoEnv {
       if (mode & FALLOC_FL_UNSHARE_RANGE) {
         const end = Math.min(offset + len, ip.size);
         if (end > offset) xfsFileUnshareRange(this, ip, offset, end - offset);
-        this.trans(0, (sp) => xfsReflinkTryClearInodeFlag(sp, ip));
+        this.trans(0, (sp) => xfsReflinkTryClearInodeFlag(sp, ip), ip);
         // xfs_falloc_unshare_range(): then preallocate the holes like a plain fallocate
         this.allocFileSpace(ip, offset, len);
       } else if (mode & FALLOC_FL_ZERO_RANGE) {
@@ -451,7 +479,7 @@ export class XfsFileSystem implements XfsFileIoEnv {
       } else {
         this.allocFileSpace(ip, offset, len);
       }
-      if (!(mode & FALLOC_FL_KEEP_SIZE) && offset + len > ip.size) ip.size = offset + len;
+      if (!(mode & FALLOC_FL_KEEP_SIZE) && offset + len > ip.size) this.trans(0, () => void (ip.size = offset + len), ip);
     } finally {
       xfsIunlockIoMmap(ip);
     }
@@ -463,7 +491,7 @@ export class XfsFileSystem implements XfsFileIoEnv {
     const off = Math.floor(offset / bs);
     const n = Math.ceil((offset + len) / bs) - off;
     const need = xfsBmapHoleBlocks(ip, XFS_DATA_FORK, off, n);
-    this.trans(need, (sp) => xfsBmapiWrite(sp, ip, XFS_DATA_FORK, off, n, XFS_EXT_UNWRITTEN));
+    this.trans(need, (sp) => xfsBmapiWrite(sp, ip, XFS_DATA_FORK, off, n, XFS_EXT_UNWRITTEN), ip);
   }
 
   /** `xfs_free_file_space()`: unmap the whole blocks, zero the partial ones inside EOF. */
@@ -471,7 +499,7 @@ export class XfsFileSystem implements XfsFileIoEnv {
     const bs = this.blockSize;
     const first = Math.ceil(offset / bs);
     const last = Math.floor((offset + len) / bs);
-    if (last > first) this.trans(0, (sp) => xfsBunmapi(sp, ip, XFS_DATA_FORK, first, last - first));
+    if (last > first) this.trans(0, (sp) => xfsBunmapi(sp, ip, XFS_DATA_FORK, first, last - first), ip);
     const zeroEdge = (from: number, to: number): void => {
       const end = Math.min(to, ip.size);
       if (end > from) xfsFileZeroRange(this, ip, from, end - from);
@@ -490,23 +518,25 @@ export class XfsFileSystem implements XfsFileIoEnv {
   }
 
   /** `xfs_collapse_file_space()`: free the range, then shift later extents down. */
-  private collapseRange(ip: XfsInode, off: number, len: number): void {
+  private collapseRange(ip: XfsInode, off: number, len: number, newSize: number): void {
     this.trans(0, (sp) => {
       this.prepareShift(sp, ip, off);
       xfsBunmapi(sp, ip, XFS_DATA_FORK, off, len);
       for (const p of xfsBmapUnmapExtent(sp, ip, off + len, Number.MAX_SAFE_INTEGER - off - len)) {
         xfsBmapMapExtent(sp, ip, { ...p, brStartoff: p.brStartoff - len });
       }
-    });
+      ip.size = newSize;
+    }, ip);
   }
 
   /** `xfs_insert_file_space()`: shift extents at and after `off` up, leaving a hole. */
-  private insertRange(ip: XfsInode, off: number, len: number): void {
+  private insertRange(ip: XfsInode, off: number, len: number, newSize: number): void {
     this.trans(0, (sp) => {
       this.prepareShift(sp, ip, off);
       const moved = xfsBmapUnmapExtent(sp, ip, off, Number.MAX_SAFE_INTEGER - off);
       for (const p of moved.reverse()) xfsBmapMapExtent(sp, ip, { ...p, brStartoff: p.brStartoff + len });
-    });
+      ip.size = newSize;
+    }, ip);
   }
 
   // ---- remap_file_range ----------------------------------------------------------
@@ -533,7 +563,7 @@ export class XfsFileSystem implements XfsFileIoEnv {
       if (!src.isReg() || !dst.isReg()) throw new KernelError("EINVAL");
       if (!(fin.fmode & FMODE_READ) || !(fout.fmode & FMODE_WRITE) || fout.flags & O_APPEND) throw new KernelError("EBADF");
     }
-    if (!this.space.hasReflink) throw new KernelError("EOPNOTSUPP");
+    if (!this.backend.hasReflink) throw new KernelError("EOPNOTSUPP");
     yield* xfsIlock2IoMmap(src, dst);
     try {
       yield* this.breakLayouts(src);
@@ -547,13 +577,13 @@ export class XfsFileSystem implements XfsFileIoEnv {
         xfsReflinkSetInodeFlag(src);
         xfsReflinkSetInodeFlag(dst);
         xfsReflinkRemapBlocks(sp, src, posIn / bs, dst, posOut / bs, nblocks);
-      });
-      // xfs_reflink_update_dest()
-      if (posOut + count > dst.size) dst.size = posOut + count;
-      if (posIn === 0 && posOut === 0 && count === src.size && src.diflags2 & XFS_DIFLAG2_COWEXTSIZE) {
-        dst.cowextsize = src.cowextsize;
-        dst.diflags2 |= XFS_DIFLAG2_COWEXTSIZE;
-      }
+        // xfs_reflink_update_dest()
+        if (posOut + count > dst.size) dst.size = posOut + count;
+        if (posIn === 0 && posOut === 0 && count === src.size && src.diflags2 & XFS_DIFLAG2_COWEXTSIZE) {
+          dst.cowextsize = src.cowextsize;
+          dst.diflags2 |= XFS_DIFLAG2_COWEXTSIZE;
+        }
+      }, ...(src === dst ? [src] : [src, dst]));
       return count;
     } finally {
       xfsIunlock2IoMmap(src, dst);
@@ -704,12 +734,21 @@ export class XfsFileSystem implements XfsFileIoEnv {
       if (!(fa.xflags & FS_XFLAG_COWEXTSIZE) && !ip.isDir()) throw new KernelError("EINVAL");
       if (cowBytes % this.blockSize !== 0) throw new KernelError("EINVAL");
       const blocks = cowBytes / this.blockSize;
-      if (blocks > 2 ** 21 - 1 || blocks > this.space.geo.agblocks / 2) throw new KernelError("EINVAL");
+      if (blocks > 2 ** 21 - 1 || blocks > this.backend.geo.agblocks / 2) throw new KernelError("EINVAL");
     } else if (fa.xflags & FS_XFLAG_COWEXTSIZE && !ip.isDir() && fa.cowextsize !== undefined) {
       throw new KernelError("EINVAL");
     }
     yield* xfsIlockIoMmap(ip);
     try {
+      this.trans(0, () => this.applyXflags(ip, fa.xflags, cowBytes), ip);
+    } finally {
+      xfsIunlockIoMmap(ip);
+    }
+  }
+
+  private applyXflags(ip: XfsInode, xflags: number, cowBytes: number): void {
+    const fa = { xflags };
+    {
       ip.diflags = (ip.diflags & ~(XFS_DIFLAG_IMMUTABLE | XFS_DIFLAG_APPEND)) |
         (fa.xflags & FS_XFLAG_IMMUTABLE ? XFS_DIFLAG_IMMUTABLE : 0) |
         (fa.xflags & FS_XFLAG_APPEND ? XFS_DIFLAG_APPEND : 0);
@@ -717,8 +756,6 @@ export class XfsFileSystem implements XfsFileIoEnv {
         (fa.xflags & FS_XFLAG_DAX ? XFS_DIFLAG2_DAX : 0) |
         (fa.xflags & FS_XFLAG_COWEXTSIZE ? XFS_DIFLAG2_COWEXTSIZE : 0);
       ip.cowextsize = cowBytes / this.blockSize;
-    } finally {
-      xfsIunlockIoMmap(ip);
     }
   }
 
@@ -737,6 +774,6 @@ export class XfsFileSystem implements XfsFileIoEnv {
 
   /** Blocks still free. */
   freeBlocks(): number {
-    return this.space.freeBlocks();
+    return this.backend.freeBlocks();
   }
 }

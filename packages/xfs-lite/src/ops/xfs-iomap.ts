@@ -35,13 +35,12 @@ import {
   type Iomap,
 } from "./iomap.js";
 
-/** Runs one metadata change as a transaction reserving `resblks` blocks. */
-export type XfsTransRunner = <T>(resblks: number, fn: (sp: XfsSpace) => T) => T;
-
 export interface XfsIomapEnv {
   readonly blockSize: number;
-  readonly space: XfsSpace;
-  readonly trans: XfsTransRunner;
+  /** Run one metadata change as a transaction reserving `resblks`, logging `ip`. */
+  trans<T>(resblks: number, fn: (sp: XfsSpace) => T, ...inodes: XfsInode[]): T;
+  /** Look at metadata outside a transaction. */
+  readSpace<T>(fn: (sp: XfsSpace) => T): T;
 }
 
 /** `xfs_bmbt_to_iomap()`. */
@@ -67,7 +66,7 @@ export function xfsReadIomapBegin(env: XfsIomapEnv, ip: XfsInode, pos: number, l
   const { off, len } = blockRange(env, pos, length);
   const imap = xfsBmapiRead(ip.dataFork, off, len)[0]!;
   if (isHole(imap)) return xfsBmbtToIomap(env, imap, 0);
-  const { shared, len: n } = xfsReflinkTrimAroundShared(env.space, ip, imap);
+  const { shared, len: n } = env.readSpace((sp) => xfsReflinkTrimAroundShared(sp, ip, imap));
   return xfsBmbtToIomap(env, { ...imap, brBlockcount: n }, shared ? IOMAP_F_SHARED : 0);
 }
 
@@ -88,11 +87,12 @@ export function xfsWriteIomapBegin(
   const quiet = (flags & (IOMAP_ZERO | IOMAP_UNSHARE)) !== 0;
   if (ip.isReflink() && !(quiet && (isHole(imap) || imap.brState !== XFS_EXT_NORM))) {
     const n0 = imap.brBlockcount;
+    const want = xfsReflinkCowReservation(ip, off, n0);
     const r = env.trans(0, (sp) => {
       // drop the cowextsize preallocation rather than fail when space is short
-      const ext = sp.freeBlocks() >= xfsReflinkCowReservation(ip, off, n0) ? ip.cowextszHint() : 1;
+      const ext = sp.freeBlocks() >= want ? ip.cowextszHint() : 1;
       return xfsReflinkAllocateCow(sp, ip, off, n0, ext);
-    });
+    }, ip);
     if (r.cow !== undefined) {
       const src = { ...imap, brBlockcount: r.len };
       return { iomap: xfsBmbtToIomap(env, r.cow, IOMAP_F_SHARED), srcmap: xfsBmbtToIomap(env, src, 0) };
@@ -102,7 +102,7 @@ export function xfsWriteIomapBegin(
   if (quiet || !isHole(imap)) return { iomap: xfsBmbtToIomap(env, imap, 0), srcmap: undefined };
   // xfs_iomap_write_direct(): allocate unwritten blocks, converted when the write completes
   const n = imap.brBlockcount;
-  const made = env.trans(n, (sp) => xfsBmapiWrite(sp, ip, XFS_DATA_FORK, off, n, XFS_EXT_UNWRITTEN));
+  const made = env.trans(n, (sp) => xfsBmapiWrite(sp, ip, XFS_DATA_FORK, off, n, XFS_EXT_UNWRITTEN), ip);
   return { iomap: xfsBmbtToIomap(env, made[0]!, IOMAP_F_NEW), srcmap: undefined };
 }
 
@@ -114,16 +114,16 @@ export function xfsWriteIomapEnd(env: XfsIomapEnv, ip: XfsInode, pos: number, le
   const { off, len } = blockRange(env, pos, length);
   if (iomap.flags & IOMAP_F_SHARED) {
     if (written <= 0) {
-      env.trans(0, (sp) => xfsReflinkCancelCowRange(sp, ip, off, len, true));
+      env.trans(0, (sp) => xfsReflinkCancelCowRange(sp, ip, off, len, true), ip);
       return;
     }
     const w = blockRange(env, pos, written);
-    env.trans(0, (sp) => xfsReflinkEndCow(sp, ip, w.off, w.len));
+    env.trans(0, (sp) => xfsReflinkEndCow(sp, ip, w.off, w.len), ip);
     return;
   }
   if (iomap.type === IOMAP_UNWRITTEN && written > 0) {
     const w = blockRange(env, pos, written);
-    env.trans(0, (sp) => xfsBmapConvert(sp, ip, XFS_DATA_FORK, w.off, w.len, XFS_EXT_NORM));
+    env.trans(0, (sp) => xfsBmapConvert(sp, ip, XFS_DATA_FORK, w.off, w.len, XFS_EXT_NORM), ip);
   }
 }
 
