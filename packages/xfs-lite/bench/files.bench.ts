@@ -31,7 +31,7 @@ const agblocks = 2 ** 20;
 const agcount = Math.max(2, Math.ceil((2 * N + 64) / agblocks) + 1);
 const geo = { blockSize: 4096, agblklog: 20, agcount, agblocks };
 const space = new XfsMemSpace(geo, true, true);
-const fs = new XfsFileSystem({ space, dev: new XfsMemDataDevice(4096) });
+const fs = new XfsFileSystem({ backend: new XfsMemBackend(space), dev: new XfsMemDataDevice(4096) });
 const a = runSync(fs.create(fs.root, "fragmented"));
 const b = runSync(fs.create(fs.root, "clone"));
 
