@@ -20,7 +20,7 @@ import type { XfsInode } from "../inode/inode.js";
 import type { XfsRefcountBtree } from "../refcount/refcount-btree.js";
 import { XFS_REFC_DOMAIN_COW, XFS_REFC_DOMAIN_SHARED, type XfsAgnumber } from "../refcount/types.js";
 import type { XfsRmapBtree } from "../rmap/rmap-btree.js";
-import { XFS_RMAP_OWN_COW, XFS_RMAP_UNWRITTEN, xfsRmapNonInodeOwner, type XfsRmapIrec } from "../rmap/types.js";
+import { XFS_RMAP_BMBT_BLOCK, XFS_RMAP_OWN_COW, XFS_RMAP_UNWRITTEN, xfsRmapNonInodeOwner, type XfsRmapIrec } from "../rmap/types.js";
 
 export interface XfsCheckInput {
   readonly geo: XfsGeometry;
@@ -113,7 +113,10 @@ export function xfsCheck(fs: XfsCheckInput): string[] {
   const cowPerAg: [number, number][][] = Array.from({ length: geo.agcount }, () => []);
   const wantRmap: XfsRmapIrec[][] = Array.from({ length: geo.agcount }, () => []);
 
-  for (const ip of fs.inodes) {
+  const inodeList = [...fs.inodes];
+  const inodeByIno = new Map(inodeList.map((ip) => [ip.ino, ip]));
+  const bmbtSeen = new Map<XfsInode, number>();
+  for (const ip of inodeList) {
     let nblocks = 0;
     for (const r of ip.dataFork.tree.records()) {
       nblocks += r.brBlockcount;
@@ -207,7 +210,15 @@ export function xfsCheck(fs: XfsCheckInput): string[] {
     if (!fs.hasRmapbt) continue;
 
     // rmap records of file owners against the forks
-    const have = canonicalRmaps(rmaps.filter((r) => !xfsRmapNonInodeOwner(r.rmOwner) || r.rmOwner === XFS_RMAP_OWN_COW));
+    const fileRmaps = rmaps.filter((r) => !xfsRmapNonInodeOwner(r.rmOwner) || r.rmOwner === XFS_RMAP_OWN_COW);
+    for (const r of fileRmaps) {
+      if (r.rmFlags & XFS_RMAP_BMBT_BLOCK) {
+        const owner = inodeByIno.get(r.rmOwner);
+        if (owner === undefined) problems.push(`AG ${agno}: bmbt block ${r.rmStartblock} of missing inode ${r.rmOwner}`);
+        else bmbtSeen.set(owner, (bmbtSeen.get(owner) ?? 0) + r.rmBlockcount);
+      }
+    }
+    const have = canonicalRmaps(fileRmaps.filter((r) => !(r.rmFlags & XFS_RMAP_BMBT_BLOCK)));
     const want = canonicalRmaps(wantRmap[agno]!);
     const haveSet = new Set(have);
     const wantSet = new Set(want);
@@ -217,6 +228,13 @@ export function xfsCheck(fs: XfsCheckInput): string[] {
     for (const s of data) {
       if (!used.some((u) => u.start <= s.start && u.end >= s.end)) {
         problems.push(`AG ${agno}: data blocks ${fmtSeg(s)} not covered by the rmapbt`);
+      }
+    }
+  }
+  if (fs.hasRmapbt) {
+    for (const ip of inodeList) {
+      if ((bmbtSeen.get(ip) ?? 0) !== ip.bmbtBlocks) {
+        problems.push(`inode ${ip.ino}: ${ip.bmbtBlocks} bmbt blocks, rmapbt has ${bmbtSeen.get(ip) ?? 0}`);
       }
     }
   }

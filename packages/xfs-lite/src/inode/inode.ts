@@ -41,6 +41,8 @@ export class XfsInode {
   size = 0;
   /** `i_nblocks`: blocks mapped by the data fork (shared ones counted in full). */
   nblocks = 0;
+  /** Blocks of the data fork's bmbt (counted in `di_nblocks` on disk). */
+  bmbtBlocks = 0;
   /** `i_delayed_blks`: CoW staging blocks held in the CoW fork. */
   delayedBlks = 0;
   diflags = 0;

@@ -713,7 +713,7 @@ export class XfsFileSystem implements XfsFileIoEnv {
       mode: ip.mode,
       nlink: ip.nlink,
       size: ip.size,
-      blocks: ((ip.nblocks + ip.delayedBlks) * this.blockSize) / 512,
+      blocks: ((ip.nblocks + ip.bmbtBlocks + ip.delayedBlks) * this.blockSize) / 512,
       blksize: this.blockSize,
       attributes: ip.isDax() ? STATX_ATTR_DAX : 0,
     };
