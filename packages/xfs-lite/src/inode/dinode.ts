@@ -69,7 +69,6 @@ export interface XfsDinodeCore {
 export const xfsInodeBufOps: XfsBufOps = {
   name: "xfs_inode",
   type: XFS_BLFT_DINO_BUF,
-  magic: [XFS_DINODE_MAGIC],
   verifyRead(data: Uint8Array): void {
     const dv = new DataView(data.buffer, data.byteOffset, XFS_DINODE_SIZE);
     if (dv.getUint16(DI.magic) !== XFS_DINODE_MAGIC) throw new KernelError("EUCLEAN", "dinode: bad magic");

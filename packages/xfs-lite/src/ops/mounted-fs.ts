@@ -135,13 +135,16 @@ export class XfsMountedBackend implements XfsFsBackend {
       tp = xfsTransAlloc(this.mp, { blocks: resblks });
     }
     this.tp = tp;
+    let committing = false;
     try {
       const r = fn(xfsTransSpace(tp));
       for (const ip of inodes) this.logInode(tp, ip);
+      committing = true;
       tp.commit();
       return r;
     } catch (e) {
-      tp.cancel();
+      // a commit that failed (the device died under the log write) is not cancellable
+      if (!committing) tp.cancel();
       throw e;
     } finally {
       this.tp = null;
