@@ -12,12 +12,9 @@
  */
 import {
   ERRNO, VM_IO, VM_MAYREAD, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE, isCowMapping, vmaIsAnonymous, vmaWantsWritenotify,
-  type VmAreaStruct, type VmFile,
+  type VmAreaStruct,
 } from "@pagelab/mm-core";
 import { FOLL_ANON, FOLL_FORCE, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE } from "./foll.js";
-
-/** A file that may say it is a character device (`S_ISCHR(file_inode(file)->i_mode)`). */
-type MaybeCharDevice = VmFile & { readonly isCharDevice?: boolean };
 
 /** `vma_is_dax()`: the VMA maps a DAX inode (fsdax file or device-dax). */
 export function vmaIsDax(vma: VmAreaStruct): boolean {
@@ -26,7 +23,7 @@ export function vmaIsDax(vma: VmAreaStruct): boolean {
 
 /** `vma_is_fsdax()`: a DAX file of a filesystem, not a device-dax character device. */
 export function vmaIsFsdax(vma: VmAreaStruct): boolean {
-  const file = vma.vmFile as MaybeCharDevice | null;
+  const file = vma.vmFile;
   if (!file || !vmaIsDax(vma)) return false;
   return file.isCharDevice !== true;
 }

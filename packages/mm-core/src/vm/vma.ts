@@ -33,6 +33,11 @@ export interface VmFile {
    * KernelError to refuse the mapping.
    */
   mmap(vma: VmAreaStruct): void;
+  /**
+   * `S_ISCHR(file_inode(file)->i_mode)`: a character device such as device-dax, which
+   * `vma_is_fsdax()` (GUP's FOLL_LONGTERM rule) must not count as a filesystem DAX file.
+   */
+  readonly isCharDevice?: boolean;
   /** `f_op->mmap_supported_flags` (e.g. MAP_SYNC for DAX files). */
   readonly mmapSupportedFlags?: number;
   /** `f_op->get_unmapped_area` (e.g. `thpGetUnmappedArea` for PMD-aligned DAX). */
