@@ -2,7 +2,15 @@ import { isKernelError, runSync } from "@pagelab/mm-core";
 import { describe, expect, it } from "vitest";
 import { xfsCheckFs } from "../check/check.js";
 import { xfsMemFs } from "./mem-fs.js";
-import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FIEMAP_EXTENT_LAST, FIEMAP_EXTENT_SHARED, FIEMAP_EXTENT_UNWRITTEN } from "./xfs-fs.js";
+import { FS_XFLAG_COWEXTSIZE, FS_XFLAG_DAX } from "../inode/inode.js";
+import {
+  FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_PUNCH_HOLE,
+  FIEMAP_EXTENT_LAST,
+  FIEMAP_EXTENT_SHARED,
+  FIEMAP_EXTENT_UNWRITTEN,
+  STATX_ATTR_DAX,
+} from "./xfs-fs.js";
 
 const bytes = (v: number, n: number) => new Uint8Array(n).fill(v);
 
@@ -68,5 +76,71 @@ describe("xfs file operations", () => {
     } catch (e) {
       expect(isKernelError(e, "EINVAL")).toBe(true);
     }
+  });
+});
+
+describe("reverse mapping, layout breaking and flags", () => {
+  it("finds every owner of a block shared at rotated offsets (inodes W X Y Z)", () => {
+    const fs = xfsMemFs();
+    const w = runSync(fs.create(fs.root, "W"));
+    runSync(fs.write(w, 0, new Uint8Array(6 * 4096).fill(0x41)));
+    const fw = fs.open(w);
+    const others = ["X", "Y", "Z"].map((n, k) => {
+      const ip = runSync(fs.create(fs.root, n));
+      const f = fs.open(ip);
+      // file k+1 holds W's blocks rotated by k+1: index i maps W block (i + k + 1) % 6
+      for (let i = 0; i < 6; i++) runSync(fs.remapFileRange(fw, ((i + k + 1) % 6) * 4096, f, i * 4096, 4096));
+      return ip;
+    });
+    const blockA = fs.fiemap(w)[0]!.fePhysical / 4096;
+    const owners = fs.rmapQueryOwners(blockA, 1).map((o) => [fs.inodes.get(o.owner) ? o.owner : -1, o.offset]);
+    expect(owners.sort((a, b) => a[0]! - b[0]!)).toEqual([
+      [w.ino, 0],
+      [others[0]!.ino, 5],
+      [others[1]!.ino, 4],
+      [others[2]!.ino, 3],
+    ]);
+    expect(xfsCheckFs(fs)).toEqual([]);
+  });
+
+  it("calls the layout-break hook with i_rwsem and the MMAPLOCK held, for both inodes of a clone", () => {
+    const fs = xfsMemFs();
+    const a = runSync(fs.create(fs.root, "a"));
+    const b = runSync(fs.create(fs.root, "b"));
+    runSync(fs.write(a, 0, bytes(1, 8192)));
+    const calls: [number, boolean, boolean][] = [];
+    fs.layoutBreak = function* (ip) {
+      calls.push([ip.ino, ip.iRwsem.isWriteLocked(), ip.mmapLock.isWriteLocked()]);
+    };
+    runSync(fs.clone(fs.open(a), fs.open(b)));
+    runSync(fs.truncate(a, 100));
+    runSync(fs.fallocate(b, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096));
+    expect(calls).toEqual([
+      [a.ino, true, true],
+      [b.ino, true, true],
+      [a.ino, true, true],
+      [b.ino, true, true],
+    ]);
+    expect(a.iRwsem.isLocked() || b.mmapLock.isLocked()).toBe(false);
+  });
+
+  it("reports the DAX flag through statx and the cowextsize hint through fsgetxattr", () => {
+    const fs = xfsMemFs();
+    const a = runSync(fs.create(fs.root, "a"));
+    runSync(fs.setXattr(a, { xflags: FS_XFLAG_DAX | FS_XFLAG_COWEXTSIZE, cowextsize: 16 * 4096 }));
+    expect(fs.statx(a).attributes & STATX_ATTR_DAX).toBe(STATX_ATTR_DAX);
+    expect(fs.getXattr(a)).toMatchObject({ xflags: FS_XFLAG_DAX | FS_XFLAG_COWEXTSIZE, cowextsize: 16 * 4096 });
+    expect(() => runSync(fs.setXattr(a, { xflags: FS_XFLAG_COWEXTSIZE, cowextsize: 1000 }))).toThrow(/EINVAL/);
+    // a DAX file cannot share blocks with a non-DAX file
+    const b = runSync(fs.create(fs.root, "b"));
+    runSync(fs.write(a, 0, bytes(1, 4096)));
+    expect(() => runSync(fs.clone(fs.open(a), fs.open(b)))).toThrow(/EINVAL/);
+    // a CoW write preallocates 16 blocks, not the default 32
+    const c = runSync(fs.create(fs.root, "c"));
+    runSync(fs.setXattr(c, { xflags: FS_XFLAG_DAX | FS_XFLAG_COWEXTSIZE, cowextsize: 16 * 4096 }));
+    runSync(fs.clone(fs.open(a), fs.open(c)));
+    runSync(fs.write(c, 0, bytes(2, 10)));
+    expect(c.delayedBlks).toBe(15);
+    expect(fs.statx(c).blocks).toBe(16 * 8);
   });
 });

@@ -17,7 +17,8 @@
  */
 import { KernelError, type Sleepable } from "@pagelab/mm-core";
 import { xfsBmapHoleBlocks, xfsBmapiWrite, xfsBmapMapExtent, xfsBmapUnmapExtent, xfsBunmapi } from "../bmap/bmap.js";
-import type { XfsSpace } from "../bmap/space.js";
+import { forEachAgPiece, xfsAgbToFsb, type XfsSpace } from "../bmap/space.js";
+import { XFS_RMAP_BMBT_BLOCK, XFS_RMAP_UNWRITTEN, xfsRmapNonInodeOwner } from "../rmap/types.js";
 import type { XfsFsBackend } from "./backend.js";
 import { XFS_DATA_FORK, XFS_EXT_UNWRITTEN } from "../iext/types.js";
 import {
@@ -87,6 +88,19 @@ export interface FiemapExtent {
   fePhysical: number;
   feLength: number;
   feFlags: number;
+}
+
+/** One owner of a failed block range (what notify_failure reports upward). */
+export interface XfsFailureOwner {
+  /** Inode number, or an XFS_RMAP_OWN_* value for metadata. */
+  owner: number;
+  metadata: boolean;
+  /** First affected fs block and how many. */
+  fsb: number;
+  count: number;
+  /** File offset in blocks of `fsb` in the owning file. */
+  offset: number;
+  unwritten: boolean;
 }
 
 export interface XfsStatx {
@@ -704,6 +718,34 @@ export class XfsFileSystem implements XfsFileIoEnv {
     ip.dataFork.tree.last(cur);
     const r = ip.dataFork.tree.peek(cur);
     return r === undefined ? 0 : (r.brStartoff + r.brBlockcount) * this.blockSize;
+  }
+
+  /**
+   * `xfs_dax_notify_failure()` → `xfs_rmap_query_range()` → `xfs_dax_failure_fn()`: every
+   * owner of fs blocks [fsb, fsb + len): file owners with the file offset (in blocks) of
+   * the first affected block, or metadata owners (XFS_RMAP_OWN_*, negative).
+   */
+  rmapQueryOwners(fsb: number, len: number): XfsFailureOwner[] {
+    const out: XfsFailureOwner[] = [];
+    const geo = this.backend.geo;
+    this.readSpace((sp) => {
+      forEachAgPiece(geo, fsb, len, (agno, agbno, n) => {
+        for (const r of sp.rmapbt(agno).queryRange(agbno, n)) {
+          const from = Math.max(agbno, r.rmStartblock);
+          const to = Math.min(agbno + n, r.rmStartblock + r.rmBlockcount);
+          const metadata = xfsRmapNonInodeOwner(r.rmOwner) || (r.rmFlags & XFS_RMAP_BMBT_BLOCK) !== 0;
+          out.push({
+            owner: r.rmOwner,
+            metadata,
+            fsb: xfsAgbToFsb(geo, agno, from),
+            count: to - from,
+            offset: metadata ? 0 : r.rmOffset + (from - r.rmStartblock),
+            unwritten: (r.rmFlags & XFS_RMAP_UNWRITTEN) !== 0,
+          });
+        }
+      });
+    });
+    return out;
   }
 
   /** `xfs_vn_getattr()`. */
