@@ -55,3 +55,5 @@ export {
 export type { BreakLayoutLocks } from "./layout/busy.js";
 export { FixtureFs, FixtureInode } from "./testing/fixture.js";
 export type { FixtureFsOptions, FixtureOwner } from "./testing/fixture.js";
+export { bootDaxMachine } from "./testing/machine.js";
+export type { DaxMachine, DaxMachineOptions } from "./testing/machine.js";

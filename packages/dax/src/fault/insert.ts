@@ -44,13 +44,12 @@ export function daxInsertEntry(dax: DaxContext, old: DaxEntry, pfn: Pfn, flags: 
   const entry = daxMakeEntry(pfn, flags);
   const dirty = a.write && !a.synchronous;
   const req: InsertRequest = { mapping, index: a.index, vma: a.vma, address: a.address, shared: a.shared, write: a.write };
-  const zeroReplaced = daxIsZeroEntry(old) && !(flags & DAX_ZERO_PAGE);
-  if ((a.shared || zeroReplaced) && dax.mechanism.mustUnmapOnInsert(dax, old, entry, req)) {
+  if (dax.mechanism.mustUnmapOnInsert(dax, old, entry, req)) {
     if (daxIsPmdEntry(old)) daxUnmapMappingPages(dax, mapping, a.index - (a.index % PG_PMD_NR), PG_PMD_NR);
     else daxUnmapMappingPages(dax, mapping, a.index, 1);
   }
   let stored = old;
-  if (a.shared || daxIsZeroEntry(old) || daxIsEmptyEntry(old)) {
+  if (dax.mechanism.mustReplaceEntry(dax, old, entry, req)) {
     dax.mechanism.insertEntry(dax, old, entry, req);
     const prev = daxLockEntry(dax, mapping, a.index, entry);
     dax.vm.dmesg.warnOnOnce(prev !== daxLockedValue(old), "fs/dax.c:dax_insert_entry");

@@ -16,7 +16,14 @@
 import { type AddressSpace, type Dmesg, KERN_ALERT, KernelError, type Pfn } from "@pagelab/mm-core";
 import type { DaxContext } from "../context.js";
 import { type DaxEntry, daxIsEmptyEntry, daxIsZeroEntry, daxToPfn } from "../entry/entry.js";
-import { entryFirstIndex, forEachMappedPfn, pageFieldOwner, setPageOwner } from "./pageFields.js";
+import {
+  entryFirstIndex,
+  forEachMappedPfn,
+  kernelMustReplace,
+  kernelMustUnmap,
+  pageFieldOwner,
+  setPageOwner,
+} from "./pageFields.js";
 import type { InsertRequest, MapTarget, PageOwnerAnswer, SharingMechanism } from "./types.js";
 
 export interface OneToOneOptions {
@@ -64,8 +71,12 @@ export class OneToOneMechanism implements SharingMechanism {
     return { kind: "pfn", pfn: daxToPfn(entry) };
   }
 
-  mustUnmapOnInsert(): boolean {
-    return true;
+  mustUnmapOnInsert(_dax: DaxContext, old: DaxEntry, entry: DaxEntry, req: InsertRequest): boolean {
+    return kernelMustUnmap(old, entry, req);
+  }
+
+  mustReplaceEntry(_dax: DaxContext, old: DaxEntry, _entry: DaxEntry, req: InsertRequest): boolean {
+    return kernelMustReplace(old, req);
   }
 
   allowPmd(): boolean {

@@ -32,7 +32,14 @@ import {
 } from "@pagelab/mm-core";
 import type { DaxContext } from "../context.js";
 import { type DaxEntry, daxIsEmptyEntry, daxIsZeroEntry, daxToPfn } from "../entry/entry.js";
-import { entryFirstIndex, forEachMappedPfn, pageFieldOwner, setPageOwner } from "./pageFields.js";
+import {
+  entryFirstIndex,
+  forEachMappedPfn,
+  kernelMustReplace,
+  kernelMustUnmap,
+  pageFieldOwner,
+  setPageOwner,
+} from "./pageFields.js";
 import type { InsertRequest, MapTarget, PageOwnerAnswer, SharingMechanism } from "./types.js";
 
 /** Bytes of index metadata per DRAM copy (one page-cache slot). */
@@ -149,8 +156,18 @@ export class PageCacheCopyMechanism implements SharingMechanism {
     return { kind: "pfn", pfn: daxToPfn(entry) };
   }
 
+  /** A block that stopped being shared must leave its copies (the kernel rules miss it). */
+  private leavesCopy(req: InsertRequest): boolean {
+    return !(req.shared && !req.write) && this.copies.get(req.mapping)?.has(req.index) === true;
+  }
+
   mustUnmapOnInsert(_dax: DaxContext, old: DaxEntry, entry: DaxEntry, req: InsertRequest): boolean {
-    return !(req.shared && !req.write && this.keepsCopy(old, entry, req));
+    if (req.shared && !req.write && this.keepsCopy(old, entry, req)) return false;
+    return kernelMustUnmap(old, entry, req) || this.leavesCopy(req);
+  }
+
+  mustReplaceEntry(_dax: DaxContext, old: DaxEntry, _entry: DaxEntry, req: InsertRequest): boolean {
+    return kernelMustReplace(old, req) || this.leavesCopy(req);
   }
 
   allowPmd(req: { readonly shared: boolean; readonly write: boolean }): boolean {

@@ -7,8 +7,8 @@
  */
 import { type AddressSpace, PAGE_MAPPING_DAX_SHARED, PAGE_SIZE, type Pfn, type VmAreaStruct } from "@pagelab/mm-core";
 import type { DaxContext } from "../context.js";
-import { type DaxEntry, daxEntryPfns, daxEntrySize } from "../entry/entry.js";
-import type { PageOwnerAnswer } from "./types.js";
+import { type DaxEntry, daxEntryPfns, daxEntrySize, daxIsEmptyEntry, daxIsZeroEntry } from "../entry/entry.js";
+import type { InsertRequest, PageOwnerAnswer } from "./types.js";
 
 /** `for_each_mapped_pfn()`: every pfn behind the entry (none for zero and empty entries). */
 export function forEachMappedPfn(entry: DaxEntry, fn: (pfn: Pfn, i: number) => void): void {
@@ -39,3 +39,13 @@ export function setPageOwner(dax: DaxContext, pfn: Pfn, mapping: AddressSpace | 
   dax.vm.memmap.setPageIndex(pfn, index);
 }
 
+
+/** dax_insert_entry's 6.12 unmap rule: shared extents, or a zero page replaced by a block. */
+export function kernelMustUnmap(old: DaxEntry, entry: DaxEntry, req: InsertRequest): boolean {
+  return req.shared || (daxIsZeroEntry(old) && !daxIsZeroEntry(entry));
+}
+
+/** dax_insert_entry's 6.12 replace rule: shared extents, or over a zero or empty entry. */
+export function kernelMustReplace(old: DaxEntry, req: InsertRequest): boolean {
+  return req.shared || daxIsZeroEntry(old) || daxIsEmptyEntry(old);
+}

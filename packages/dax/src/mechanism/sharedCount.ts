@@ -14,7 +14,14 @@
 import { type AddressSpace, PAGE_MAPPING_DAX_SHARED, type Pfn } from "@pagelab/mm-core";
 import type { DaxContext } from "../context.js";
 import { type DaxEntry, daxIsEmptyEntry, daxIsZeroEntry, daxToPfn } from "../entry/entry.js";
-import { entryFirstIndex, forEachMappedPfn, pageFieldOwner, setPageOwner } from "./pageFields.js";
+import {
+  entryFirstIndex,
+  forEachMappedPfn,
+  kernelMustReplace,
+  kernelMustUnmap,
+  pageFieldOwner,
+  setPageOwner,
+} from "./pageFields.js";
 import type { InsertRequest, MapTarget, PageOwnerAnswer, SharingMechanism } from "./types.js";
 
 /** `dax_page_is_shared()`. */
@@ -76,8 +83,12 @@ export class SharedCountMechanism implements SharingMechanism {
     return { kind: "pfn", pfn: daxToPfn(entry) };
   }
 
-  mustUnmapOnInsert(): boolean {
-    return true;
+  mustUnmapOnInsert(_dax: DaxContext, old: DaxEntry, entry: DaxEntry, req: InsertRequest): boolean {
+    return kernelMustUnmap(old, entry, req);
+  }
+
+  mustReplaceEntry(_dax: DaxContext, old: DaxEntry, _entry: DaxEntry, req: InsertRequest): boolean {
+    return kernelMustReplace(old, req);
   }
 
   allowPmd(): boolean {

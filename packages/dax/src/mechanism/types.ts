@@ -84,9 +84,14 @@ export interface SharingMechanism {
   mapTarget(dax: DaxContext, entry: DaxEntry, req: InsertRequest): MapTarget;
   /**
    * Whether dax_insert_entry must first unmap the index from every VMA of the mapping
-   * (6.12: always for shared extents, and when a zero page is replaced by a block).
+   * (6.12: for shared extents, and when a zero page is replaced by a block).
    */
   mustUnmapOnInsert(dax: DaxContext, old: DaxEntry, entry: DaxEntry, req: InsertRequest): boolean;
+  /**
+   * Whether dax_insert_entry swaps `entry` in and calls `insertEntry` (6.12: for shared
+   * extents and over zero or empty entries; an existing block entry is otherwise kept).
+   */
+  mustReplaceEntry(dax: DaxContext, old: DaxEntry, entry: DaxEntry, req: InsertRequest): boolean;
   /** Whether a PMD may map this extent (else the PMD fault falls back to PTEs). */
   allowPmd(req: { readonly shared: boolean; readonly write: boolean }): boolean;
   /** The owner a page answers for itself (`page->mapping`, `page->index` or the proxy's). */
