@@ -153,9 +153,10 @@ function allocHint(sp: XfsSpace, ip: XfsInode, ifp: XfsIfork, off: XfsFileoff): 
     const prev = xfsForkLookup(ifp, off - 1);
     if (prev !== undefined) return prev.brStartblock + (off - prev.brStartoff);
   }
-  // spread inodes over the AGs the way xfs_ialloc picks an AG per directory
-  const agno = ip.ino % sp.geo.agcount;
-  return agno * 2 ** sp.geo.agblklog;
+  // no neighbour: near the inode itself (XFS_INO_TO_FSB), as xfs_bmap_btalloc() starts
+  const perAg = 2 ** (sp.geo.agblklog + 3);
+  const agno = Math.min(Math.floor(ip.ino / perAg), sp.geo.agcount - 1);
+  return agno * 2 ** sp.geo.agblklog + Math.floor((ip.ino % perAg) / 8);
 }
 
 /**
