@@ -27,6 +27,7 @@ import {
   PG_lru,
   PG_referenced,
   PG_swapbacked,
+  PG_unevictable,
   PG_uptodate,
   PG_workingset,
   flushTlbPage,
@@ -173,9 +174,12 @@ export function folioMigrateMapping(ctx: VmContext, dst: Pfn, src: Pfn, extraCou
   return 0;
 }
 
-const MIGRATED_FLAGS = [PG_uptodate, PG_dirty, PG_referenced, PG_active, PG_workingset] as const;
+const COPIED_FLAGS = [PG_uptodate, PG_referenced, PG_workingset] as const;
+/** Bits the old page must lose (a freed page may not carry PG_active / PG_unevictable). */
+const MOVED_FLAGS = [PG_dirty, PG_active, PG_unevictable] as const;
 
 /** `folio_migrate_flags()`: the page-state bits that travel with the data. */
 export function folioMigrateFlags(memmap: Memmap, dst: Pfn, src: Pfn): void {
-  for (const bit of MIGRATED_FLAGS) if (memmap.testPageFlag(src, bit)) memmap.setPageFlag(dst, bit);
+  for (const bit of COPIED_FLAGS) if (memmap.testPageFlag(src, bit)) memmap.setPageFlag(dst, bit);
+  for (const bit of MOVED_FLAGS) if (memmap.testAndClearPageFlag(src, bit)) memmap.setPageFlag(dst, bit);
 }
