@@ -10,3 +10,6 @@ export * from "./follow.js";
 export * from "./faultin.js";
 export * from "./gup.js";
 export * from "./fast.js";
+export * from "./proxy.js";
+export * from "./proxyGup.js";
+export * from "./dma.js";
