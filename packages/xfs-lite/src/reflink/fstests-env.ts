@@ -19,7 +19,14 @@ import {
 } from "../ops/xfs-fs.js";
 
 export class FstestsEnv {
-  constructor(readonly fs: XfsFileSystem) {}
+  /**
+   * `remount`, when given, really unmounts and mounts the file system at `cycleMount()`
+   * (a device-backed file system); without it only the CoW preallocations are dropped.
+   */
+  constructor(
+    public fs: XfsFileSystem,
+    private readonly remount?: () => XfsFileSystem,
+  ) {}
 
   /** Resolve (creating with `create`) a path like "dir/sub/file" below the root. */
   path(p: string, create = true): XfsInode {
@@ -104,7 +111,8 @@ export class FstestsEnv {
    * `_test_cycle_mount`: unmount drops CoW preallocations; the checker must find nothing.
    */
   cycleMount(): void {
-    this.fs.cancelAllCowBlocks();
+    if (this.remount !== undefined) this.fs = this.remount();
+    else this.fs.cancelAllCowBlocks();
     const problems = xfsCheckFs(this.fs);
     if (problems.length > 0) throw new Error(`xfs_repair -n:\n${problems.join("\n")}`);
   }
