@@ -9,5 +9,3 @@ export * from "./task/index.js";
 export * from "./page/index.js";
 export * from "./xarray/index.js";
 export * from "./vm/index.js";
-// The page lock lives in page/ (vm/ had a stand-in while page/ was written).
-export { lockPage, trylockPage, unlockPage, waitOnPageLocked } from "./page/index.js";
