@@ -57,3 +57,5 @@ export { FixtureFs, FixtureInode } from "./testing/fixture.js";
 export type { FixtureFsOptions, FixtureOwner } from "./testing/fixture.js";
 export { bootDaxMachine } from "./testing/machine.js";
 export type { DaxMachine, DaxMachineOptions } from "./testing/machine.js";
+export { daxIomapRw, daxZeroRange, daxTruncatePage, daxFileUnshare, daxDedupeFileRangeCompare } from "./rw/rw.js";
+export { daxWritebackMappingRange } from "./writeback/writeback.js";

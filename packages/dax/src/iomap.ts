@@ -101,3 +101,24 @@ export function iomapIterOnce<I, T>(
     ops.iomapEnd(inode, pos, len, processed, flags, iomap);
   }
 }
+
+/** `iomapIterOnce` for a body that may sleep. */
+export function* iomapIterOnceSleepable<I, T>(
+  ops: IomapOps<I>,
+  inode: I,
+  pos: number,
+  len: number,
+  flags: number,
+  body: (it: IomapIter<I>) => Generator<import("@pagelab/mm-core").SchedOp, { processed: number; value: T }, unknown>,
+): Generator<import("@pagelab/mm-core").SchedOp, T, unknown> {
+  const { iomap, srcmap } = ops.iomapBegin(inode, pos, len, flags);
+  const it: IomapIter<I> = { inode, pos, len, flags, iomap, srcmap: srcmap ?? iomap };
+  let processed = 0;
+  try {
+    const r = yield* body(it);
+    processed = Math.max(0, r.processed);
+    return r.value;
+  } finally {
+    ops.iomapEnd(inode, pos, len, processed, flags, iomap);
+  }
+}
