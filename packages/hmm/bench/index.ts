@@ -1,0 +1,4 @@
+/** `pnpm bench` for @pagelab/hmm. */
+import { benchHmmRangeFault } from "./hmm.bench.js";
+
+benchHmmRangeFault();
