@@ -1,6 +1,7 @@
 import {
   Scheduler, forkProcess, handleToPfn, ptePfn, taskMm, vmMunmap, type Pfn, type Sleepable, type Task,
 } from "@pagelab/mm-core";
+import { createProcess } from "@pagelab/mm-core";
 import { describe, expect, it } from "vitest";
 import { DmaEngine, type DmaRequest } from "./dma.js";
 import { FOLL_WRITE } from "./foll.js";
@@ -8,7 +9,7 @@ import { putUserPageRef, unpinUserPagesDirtyLock } from "./grab.js";
 import { getUserPages, pinUserPages } from "./gup.js";
 import { ProxyTable } from "./proxy.js";
 import { pinUserPagesProxied } from "./proxyGup.js";
-import { ascii, bootGupMachine, createProcess, mmapPages, peekText, poke, withMmapReadLock } from "./testing.js";
+import { ascii, bootGupMachine, mmapPages, peekText, poke, withMmapReadLock } from "./testing.js";
 
 const P = 4096;
 

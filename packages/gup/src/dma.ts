@@ -9,10 +9,11 @@
  *
  * The device runs as a task of its own in a Scheduler and sleeps on a wait queue until
  * `trigger()`. When it transfers, it checks every page against what the memmap says now
- * versus what it said at submission: a page whose refcount dropped to zero (DRAM) or that
- * went back to its idle FS_DAX state without an owner is "DMA into a freed page"; a page
- * whose `mapping`/`index` changed is "DMA into a page now owned by X". The bytes move
- * anyway, as they would on hardware. Proxy handles are resolved through their ProxyTable.
+ * versus what it said at submission: a DRAM page whose refcount dropped to zero, or an
+ * FS_DAX page its file no longer owns (the page *is* the block, so the block is free,
+ * pinned or not), is "DMA into a freed page"; a page whose `mapping`/`index` changed is
+ * "DMA into a page now owned by X". The bytes move anyway, as they would on hardware.
+ * Proxy handles are resolved through their ProxyTable.
  */
 import {
   PAGE_SIZE, PGTY_buddy, WaitQueueHead, folioIsFsdax, handleToPfn, isTaggedHandle, type PageHandle, type Pfn,
@@ -155,7 +156,8 @@ export class DmaEngine {
     const fsdax = folioIsFsdax(memmap, pfn);
     const freedDram = !fsdax && (memmap.pageRefCount(pfn) === 0 || memmap.pageType(pfn) >>> 24 === PGTY_buddy);
     const mapping = memmap.pageMapping(pfn);
-    const freedDax = fsdax && id.mapping !== 0 && mapping === 0 && memmap.pageRefCount(pfn) === 1;
+    // an fsdax page *is* the block: once its file let go of it, the block is free space
+    const freedDax = fsdax && id.mapping !== 0 && mapping === 0;
     if (freedDram || freedDax)
       return { pfn, kind: "freed", text: `DMA into a freed page (pfn ${hex}${fsdax ? ", fsdax block" : ""})` };
     if (mapping !== id.mapping || memmap.pageIndex(pfn) !== id.index) {

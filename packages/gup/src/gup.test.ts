@@ -3,13 +3,14 @@ import {
   MEMORY_DEVICE_GENERIC, MemFile, folioMaybeDmaPinned, forkProcess, handleToPfn, isKernelError, ptePfn, taskMm,
   vmfInsertPfn, type Pfn, type Sleepable, type Task, type VmContext, type VmFile,
 } from "@pagelab/mm-core";
+import { createProcess } from "@pagelab/mm-core";
 import { describe, expect, it } from "vitest";
 import { gupState } from "./config.js";
 import { FOLL_FORCE, FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_TOUCH, FOLL_WRITE, FOLL_NOFAULT } from "./foll.js";
 import { folioAddPin, putUserPageRef, unpinUserPage, unpinUserPages, unpinUserPagesDirtyLock } from "./grab.js";
 import { getUserPages, getUserPagesRemote, getUserPagesUnlocked, pinUserPages, pinUserPagesRemote, pinUserPagesUnlocked, type GupResult } from "./gup.js";
 import {
-  addDevicePages, bootGupMachine, createProcess, daxFile, mmapPages, peekText, poke, runAs, withMmapReadLock,
+  addDevicePages, bootGupMachine, daxFile, mmapPages, peekText, poke, runAs, withMmapReadLock,
 } from "./testing.js";
 
 const P = 4096;

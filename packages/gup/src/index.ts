@@ -13,3 +13,5 @@ export * from "./fast.js";
 export * from "./proxy.js";
 export * from "./proxyGup.js";
 export * from "./dma.js";
+export * from "./access.js";
+export * from "./testing.js";

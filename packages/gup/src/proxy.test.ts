@@ -1,9 +1,10 @@
 import { PGTY_buddy, MemFile, handleToPfn, isTaggedHandle, ptePfn, taskMm, vmMunmap, type Pfn } from "@pagelab/mm-core";
+import { createProcess } from "@pagelab/mm-core";
 import { describe, expect, it } from "vitest";
 import { FOLL_WRITE } from "./foll.js";
 import { PROXY_METADATA_BYTES, ProxyTable } from "./proxy.js";
 import { pinUserPagesProxied } from "./proxyGup.js";
-import { bootGupMachine, createProcess, mmapPages, poke, runAs, withMmapReadLock } from "./testing.js";
+import { bootGupMachine, mmapPages, poke, runAs, withMmapReadLock } from "./testing.js";
 
 const P = 4096;
 

@@ -7,7 +7,7 @@
 import {
   AS_DAX, AddressSpace, DevPagemap, MEMORY_DEVICE_FS_DAX, PFN_DEV, PFN_MAP, VM_MIXEDMAP, memremapPages, pfnToPfnT,
   vmfInsertMixed, type MemoryBacking, type MemoryType, type Pfn, type VmContext, type VmFault,
-  MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, bootVm, createProcess, load, runSync, store, taskMm,
+  MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, bootVm, load, runSync, store, taskMm,
   vmMmap, type MmStruct, type Sleepable, type Task, type VmFile, type VmMachine,
 } from "@pagelab/mm-core";
 import { gupSetup, type GupBugSwitches } from "./config.js";
@@ -144,4 +144,3 @@ export function daxFile(ctx: VmContext, pgmap: DevPagemap, opts: { charDevice?: 
   };
 }
 
-export { createProcess };
