@@ -31,6 +31,8 @@ export interface XfsFsBackend {
   writeDir(dir: XfsInode, entries: ReadonlyMap<string, number>): void;
   /** fsync: make written data and every committed transaction durable. */
   sync(): void;
+  /** Whether `ip` was logged since the last `sync()` (`xfs_ipincount()`). */
+  inodeNeedsSync(ip: XfsInode): boolean;
 }
 
 /** In-memory metadata: a transaction is a reservation check followed by the change. */
@@ -67,4 +69,7 @@ export class XfsMemBackend implements XfsFsBackend {
   ifree(): void {}
   writeDir(): void {}
   sync(): void {}
+  inodeNeedsSync(): boolean {
+    return false;
+  }
 }

@@ -5,6 +5,7 @@ import { xfsCheckFs } from "../check/check.js";
 import { xfsMkfs } from "../mount/xfs-mkfs.js";
 import { xfsLogIsClean } from "../mount/xfs-mount-ops.js";
 import { FIEMAP_EXTENT_SHARED } from "./xfs-fs.js";
+import { IOMAP_DAX, IOMAP_FAULT, IOMAP_F_DIRTY, IOMAP_F_NEW, IOMAP_F_SHARED, IOMAP_MAPPED, IOMAP_WRITE } from "./iomap.js";
 import { xfsFilesMount, xfsFilesUnmount } from "./mounted-fs.js";
 
 const bytes = (v: number, n: number) => new Uint8Array(n).fill(v);
@@ -72,6 +73,44 @@ describe("xfs-lite on a device", () => {
     m = xfsFilesMount(dev);
     expect(m.fs.readdir(m.fs.root).length).toBe(299);
     expect(xfsCheckFs(m.fs)).toEqual([]);
+    xfsFilesUnmount(m);
+  });
+});
+
+describe("iomap for DAX writes", () => {
+  it("turns holes into zeroed written blocks, reports DIRTY until fsync, and CoWs shared blocks with a srcmap", () => {
+    const dev = freshDisk();
+    const m = xfsFilesMount(dev);
+    const { fs } = m;
+    const a = runSync(fs.create(fs.root, "a"));
+    const W = IOMAP_WRITE | IOMAP_DAX | IOMAP_FAULT;
+    const { iomap } = fs.iomapBegin(a, 0, 4096, W);
+    expect(iomap.type).toBe(IOMAP_MAPPED);
+    expect(iomap.flags & (IOMAP_F_NEW | IOMAP_F_DIRTY)).toBe(IOMAP_F_NEW | IOMAP_F_DIRTY);
+    const blk = new Uint8Array(4096).fill(0xff);
+    fs.dev.readBlock(iomap.addr / 4096, blk);
+    expect(blk.every((x) => x === 0)).toBe(true);
+    fs.dev.writeBlock(iomap.addr / 4096, bytes(0x5a, 4096));
+    fs.iomapEnd(a, 0, 4096, 4096, W, iomap);
+    runSync(fs.truncate(a, 4096));
+    runSync(fs.fsync(a));
+    expect(fs.iomapBegin(a, 0, 4096, W).iomap.flags & IOMAP_F_DIRTY).toBe(0);
+
+    const b = runSync(fs.create(fs.root, "b"));
+    runSync(fs.clone(fs.open(a), fs.open(b)));
+    const cow = fs.iomapBegin(b, 0, 4096, W);
+    expect(cow.iomap.flags & IOMAP_F_SHARED).toBe(IOMAP_F_SHARED);
+    expect(cow.srcmap).toMatchObject({ type: IOMAP_MAPPED, addr: iomap.addr });
+    expect(cow.iomap.addr).not.toBe(iomap.addr);
+    // dax_iomap_copy_around() then the new byte
+    const data = bytes(0x5a, 4096);
+    data[7] = 1;
+    fs.dev.writeBlock(cow.iomap.addr / 4096, data);
+    fs.iomapEnd(b, 0, 4096, 4096, W, cow.iomap);
+    expect(runSync(fs.read(b, 0, 8))).toEqual(Uint8Array.from([0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 1]));
+    expect(runSync(fs.read(a, 7, 1))[0]).toBe(0x5a);
+    expect(fs.fiemap(b)[0]!.feFlags & FIEMAP_EXTENT_SHARED).toBe(0);
+    expect(xfsCheckFs(fs)).toEqual([]);
     xfsFilesUnmount(m);
   });
 });

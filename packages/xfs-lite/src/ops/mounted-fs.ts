@@ -89,6 +89,8 @@ class XfsDevDataDevice implements XfsDataDevice {
 export class XfsMountedBackend implements XfsFsBackend {
   private tp: XfsTrans | null = null;
   private readonly disk = new WeakMap<XfsInode, XfsInodeDisk>();
+  /** Inodes logged since the last log force. */
+  private pinned = new WeakSet<XfsInode>();
 
   constructor(
     readonly mp: XfsMount,
@@ -226,6 +228,11 @@ export class XfsMountedBackend implements XfsFsBackend {
     this.dev.flush();
     xfsLogForce(this.mp);
     this.dev.flush();
+    this.pinned = new WeakSet();
+  }
+
+  inodeNeedsSync(ip: XfsInode): boolean {
+    return this.pinned.has(ip);
   }
 
   // ---- inodes on disk ------------------------------------------------------------
@@ -283,6 +290,7 @@ export class XfsMountedBackend implements XfsFsBackend {
 
   /** `xfs_trans_log_inode()`: write the in-core inode into its buffer and log it. */
   logInode(tp: XfsTrans, ip: XfsInode): void {
+    this.pinned.add(ip);
     const d = this.diskState(ip);
     const bp = tp.readBuf(xfsImap(this.mp, ip.ino), 1, xfsInodeBufOps);
     const n = ip.dataFork.nextents;

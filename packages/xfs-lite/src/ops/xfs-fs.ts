@@ -174,6 +174,15 @@ export class XfsFileSystem implements XfsFileIoEnv {
     return this.backend.readSpace(fn);
   }
 
+  zeroBlocks(fsb: number, count: number): void {
+    const zero = new Uint8Array(this.blockSize);
+    for (let i = 0; i < count; i++) this.dev.writeBlock(fsb + i, zero);
+  }
+
+  inodeNeedsSync(ip: XfsInode): boolean {
+    return this.backend.inodeNeedsSync(ip);
+  }
+
   // ---- inodes and the namespace -------------------------------------------------
 
   /** Inside a transaction: a new in-core inode with an on-disk number. */

@@ -24,6 +24,8 @@ import {
   xfsReflinkTrimAroundShared,
 } from "../reflink/reflink.js";
 import {
+  IOMAP_DAX,
+  IOMAP_F_DIRTY,
   IOMAP_F_NEW,
   IOMAP_F_SHARED,
   IOMAP_HOLE,
@@ -41,6 +43,10 @@ export interface XfsIomapEnv {
   trans<T>(resblks: number, fn: (sp: XfsSpace) => T, ...inodes: XfsInode[]): T;
   /** Look at metadata outside a transaction. */
   readSpace<T>(fn: (sp: XfsSpace) => T): T;
+  /** Write zeros to fs blocks (`xfs_zero_extent()`, for XFS_BMAPI_ZERO allocations). */
+  zeroBlocks(fsb: number, count: number): void;
+  /** Whether the inode has metadata changes an fsync would still have to force (pinned). */
+  inodeNeedsSync(ip: XfsInode): boolean;
 }
 
 /** `xfs_bmbt_to_iomap()`. */
@@ -73,7 +79,10 @@ export function xfsReadIomapBegin(env: XfsIomapEnv, ip: XfsInode, pos: number, l
 /**
  * `xfs_direct_write_iomap_begin()`: blocks to write [pos, pos + length) into, allocating
  * them. For a CoW write `iomap` is the staging extent and `srcmap` the old data mapping.
- * With IOMAP_ZERO or IOMAP_UNSHARE, holes and unwritten extents are left alone.
+ * With IOMAP_ZERO or IOMAP_UNSHARE, holes and unwritten extents are left alone. With
+ * IOMAP_DAX, holes and unwritten extents become zeroed written blocks (XFS_BMAPI_ZERO:
+ * a DAX mapping cannot be converted after the fact), and IOMAP_F_DIRTY tells MAP_SYNC
+ * faults that the inode still needs a log force.
  */
 export function xfsWriteIomapBegin(
   env: XfsIomapEnv,
@@ -99,11 +108,26 @@ export function xfsWriteIomapBegin(
     }
     imap = { ...imap, brBlockcount: r.len };
   }
-  if (quiet || !isHole(imap)) return { iomap: xfsBmbtToIomap(env, imap, 0), srcmap: undefined };
-  // xfs_iomap_write_direct(): allocate unwritten blocks, converted when the write completes
+  const dax = (flags & IOMAP_DAX) !== 0;
+  const dirty = () => (env.inodeNeedsSync(ip) ? IOMAP_F_DIRTY : 0);
+  if (quiet || (!isHole(imap) && !(dax && imap.brState === XFS_EXT_UNWRITTEN))) {
+    return { iomap: xfsBmbtToIomap(env, imap, quiet ? 0 : dirty()), srcmap: undefined };
+  }
   const n = imap.brBlockcount;
+  if (dax) {
+    // xfs_iomap_write_direct() with XFS_BMAPI_ZERO: written, zeroed blocks
+    if (!isHole(imap)) {
+      env.zeroBlocks(imap.brStartblock, n);
+      env.trans(0, (sp) => xfsBmapConvert(sp, ip, XFS_DATA_FORK, off, n, XFS_EXT_NORM), ip);
+      return { iomap: xfsBmbtToIomap(env, { ...imap, brState: XFS_EXT_NORM }, IOMAP_F_NEW | dirty()), srcmap: undefined };
+    }
+    const made = env.trans(n, (sp) => xfsBmapiWrite(sp, ip, XFS_DATA_FORK, off, n, XFS_EXT_NORM), ip);
+    for (const m of made) env.zeroBlocks(m.brStartblock, m.brBlockcount);
+    return { iomap: xfsBmbtToIomap(env, made[0]!, IOMAP_F_NEW | dirty()), srcmap: undefined };
+  }
+  // xfs_iomap_write_direct(): allocate unwritten blocks, converted when the write completes
   const made = env.trans(n, (sp) => xfsBmapiWrite(sp, ip, XFS_DATA_FORK, off, n, XFS_EXT_UNWRITTEN), ip);
-  return { iomap: xfsBmbtToIomap(env, made[0]!, IOMAP_F_NEW), srcmap: undefined };
+  return { iomap: xfsBmbtToIomap(env, made[0]!, IOMAP_F_NEW | dirty()), srcmap: undefined };
 }
 
 /**
