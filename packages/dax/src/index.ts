@@ -59,3 +59,6 @@ export { bootDaxMachine } from "./testing/machine.js";
 export type { DaxMachine, DaxMachineOptions } from "./testing/machine.js";
 export { daxIomapRw, daxZeroRange, daxTruncatePage, daxFileUnshare, daxDedupeFileRangeCompare } from "./rw/rw.js";
 export { daxWritebackMappingRange } from "./writeback/writeback.js";
+export { DevDax } from "./devdax/devdax.js";
+export { FS_XFLAG_DAX, STATX_ATTR_DAX, parseDaxMountOption, daxInodeShouldEnable } from "./mode/mount.js";
+export type { DaxMountMode, DaxInodeState } from "./mode/mount.js";

@@ -23,6 +23,7 @@ import {
   type Sleepable,
   type VmAreaStruct,
   type VmFile,
+  thpGetUnmappedArea,
 } from "@pagelab/mm-core";
 import type { DaxContext } from "../context.js";
 import { type DaxHolderOperations, fsDaxGetByBdev } from "../device/daxDevice.js";
@@ -195,6 +196,7 @@ export class FixtureFs {
       readable: true,
       writable: mode === "rw",
       mmapSupportedFlags: MAP_SYNC,
+      getUnmappedArea: thpGetUnmappedArea,
       mmap(vma: VmAreaStruct) {
         daxMmap(dax, fops, vma);
       },
