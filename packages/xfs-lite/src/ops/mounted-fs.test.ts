@@ -114,3 +114,26 @@ describe("iomap for DAX writes", () => {
     xfsFilesUnmount(m);
   });
 });
+
+describe("directories on disk", () => {
+  it("a removed directory's blocks are reused for file data without stale directory writes", () => {
+    const dev = freshDisk();
+    let m = xfsFilesMount(dev);
+    const d = runSync(m.fs.mkdir(m.fs.root, "big"));
+    for (let i = 0; i < 200; i++) runSync(m.fs.create(d, `entry-number-${i}`));
+    const dirBlocks = d.dataFork.nextents;
+    expect(dirBlocks).toBeGreaterThan(0);
+    for (let i = 0; i < 200; i++) runSync(m.fs.unlink(d, `entry-number-${i}`));
+    runSync(m.fs.rmdir(m.fs.root, "big"));
+    const f = runSync(m.fs.create(m.fs.root, "data"));
+    runSync(m.fs.write(f, 0, bytes(0x77, 64 * 4096)));
+    runSync(m.fs.fsync(f));
+    xfsFilesUnmount(m);
+    m = xfsFilesMount(dev);
+    const f2 = m.fs.lookup(m.fs.root, "data");
+    expect(same(runSync(m.fs.read(f2, 0, f2.size)), bytes(0x77, 64 * 4096))).toBe(true);
+    expect(() => m.fs.lookup(m.fs.root, "big")).toThrow(/ENOENT/);
+    expect(xfsCheckFs(m.fs)).toEqual([]);
+    xfsFilesUnmount(m);
+  });
+});

@@ -437,10 +437,10 @@ export function xfsFilesMount(dev: BlockDevice): XfsMountedFs {
   });
   for (const ip of orphans) {
     fs.trans(0, (sp) => {
+      backend.ifree(ip);
       xfsBunmapi(sp, ip, XFS_DATA_FORK, 0, Number.MAX_SAFE_INTEGER);
       ip.size = 0;
       ip.freed = true;
-      backend.ifree(ip);
     }, ip);
   }
   return { fs, mp, backend };

@@ -338,11 +338,12 @@ export class XfsFileSystem implements XfsFileIoEnv {
   /** `xfs_inactive()`: drop CoW staging blocks and every data block, then the inode. */
   private evict(ip: XfsInode): void {
     this.trans(0, (sp) => {
+      // the backend sees the blocks before they go (directory buffers are invalidated)
+      this.backend.ifree(ip);
       xfsReflinkCancelCowRange(sp, ip, 0, Number.MAX_SAFE_INTEGER, true);
       xfsBunmapi(sp, ip, XFS_DATA_FORK, 0, Number.MAX_SAFE_INTEGER);
       ip.size = 0;
       ip.freed = true;
-      this.backend.ifree(ip);
     }, ip);
     this.inodes.delete(ip.ino);
   }
