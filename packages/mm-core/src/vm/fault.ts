@@ -1,7 +1,7 @@
 /**
  * The page-fault handler: anonymous memory, file mappings through `vm_operations`,
  * copy-on-write, write-notify of shared mappings, PMD-level faults with fallback to PTEs,
- * and the non-present entries (hwpoison, device-private).
+ * and the non-present entries (hwpoison, device-private, migration).
  *
  * @see mm/memory.c handle_mm_fault(), __handle_mm_fault(), handle_pte_fault(),
  *      do_anonymous_page(), do_fault(), do_read_fault(), do_cow_fault(),
@@ -36,9 +36,9 @@ import {
   MMU_NOTIFIER_RANGE_BLOCKABLE, MMU_NOTIFY_CLEAR, mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart,
   mmuNotifierRangeInit,
 } from "./mmuNotifier.js";
-import { lockPage, unlockPage } from "../page/pagelock.js";
+import { lockPage, trylockPage, unlockPage, waitOnPageLocked } from "../page/pagelock.js";
 import {
-  SWP_DEVICE_READ, SWP_DEVICE_WRITE, isHwpoisonEntry, isSwapPte, pfnPte, pmdLeaf, pmdMkdirty, pmdMkyoung,
+  SWP_DEVICE_READ, SWP_DEVICE_WRITE, SWP_MIGRATION_READ, SWP_MIGRATION_WRITE, isHwpoisonEntry, isSwapPte, pfnPte, pmdLeaf, pmdMkdirty, pmdMkyoung,
   pmdWrite, ptePfn, ptePresent, pteMkdirty, pteMkspecial, pteMkwrite, pteMkyoung, pteNone, pteWrite,
   swpOffset, swpType, type PteVal, _PAGE_RW,
 } from "./pgtable.js";
@@ -529,16 +529,30 @@ function* doSwapPage(vmf: VmFault): Sleepable<number> {
   if (!isSwapPte(v)) return VM_FAULT_SIGBUS;
   if (isHwpoisonEntry(v)) return VM_FAULT_HWPOISON;
   const type = swpType(v);
+  const memmap = ctxOf(vmf).memmap;
+  if (type === SWP_MIGRATION_READ || type === SWP_MIGRATION_WRITE) {
+    // migration_entry_wait(): the migration holds the page lock until the entry is gone.
+    yield* waitOnPageLocked(memmap, swpOffset(v));
+    return 0;
+  }
   if (type === SWP_DEVICE_READ || type === SWP_DEVICE_WRITE) {
-    const ctx = ctxOf(vmf);
     const pfn = swpOffset(v) as Pfn;
-    const pgmap = ctx.memmap.pagePgmap(pfn);
+    if (pteChanged(vmf)) return 0;
+    const pgmap = memmap.pagePgmap(pfn);
     if (!pgmap?.ops?.migrateToRam) return VM_FAULT_SIGBUS;
+    // Since 6.1 the page is locked across ->migrate_to_ram(), so two faults cannot both migrate it.
+    if (!trylockPage(memmap, pfn)) {
+      yield* waitOnPageLocked(memmap, pfn);
+      return 0;
+    }
     vmf.page = pfn;
-    ctx.memmap.pageRefInc(pfn);
-    const ret = pgmap.ops.migrateToRam(vmf);
-    ctx.memmap.putPage(pfn);
-    return ret;
+    memmap.pageRefInc(pfn);
+    try {
+      return pgmap.ops.migrateToRam(vmf);
+    } finally {
+      unlockPage(memmap, pfn);
+      memmap.putPage(pfn);
+    }
   }
   return 0;
 }
