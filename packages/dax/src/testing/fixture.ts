@@ -112,11 +112,29 @@ export class FixtureFs {
     return inode;
   }
 
+  private readonly refs = new Map<number, number>();
+
   /** How many file blocks (over all files) map device block `b` (the refcount btree). */
   refcount(b: number): number {
-    let n = 0;
-    for (const ino of this.inodes) for (const v of ino.blocks.values()) if (v === b) n++;
-    return n;
+    return this.refs.get(b) ?? 0;
+  }
+
+  /** Point file block `blk` of `inode` at device block `b`, releasing what it held. */
+  private setBlock(inode: FixtureInode, blk: number, b: number | undefined): void {
+    const old = inode.blocks.get(blk);
+    if (old === b) return;
+    if (b !== undefined) {
+      inode.blocks.set(blk, b);
+      this.refs.set(b, this.refcount(b) + 1);
+    } else inode.blocks.delete(blk);
+    if (old !== undefined) {
+      const n = this.refcount(old) - 1;
+      if (n > 0) this.refs.set(old, n);
+      else {
+        this.refs.delete(old);
+        this.freed.push(old);
+      }
+    }
   }
 
   /** Take `n` contiguous blocks, aligned to `align` blocks, from the free-block counter. */
@@ -128,11 +146,6 @@ export class FixtureFs {
     return start;
   }
 
-  /** Give back a block nobody maps any more. */
-  private release(b: number): void {
-    if (this.refcount(b) === 0) this.freed.push(b);
-  }
-
   /** Write `data` at byte `pos` of a file, allocating blocks (a pwrite through the fs). */
   write(inode: FixtureInode, pos: number, data: Uint8Array, opts: { align?: number } = {}): void {
     const firstBlk = Math.floor(pos / PAGE_SIZE);
@@ -141,14 +154,14 @@ export class FixtureFs {
     for (let i = 0; i < nblk; i++) if (!inode.blocks.has(firstBlk + i)) missing++;
     if (missing === nblk) {
       const start = this.alloc(nblk, opts.align ?? 1);
-      for (let i = 0; i < nblk; i++) inode.blocks.set(firstBlk + i, start + i);
+      for (let i = 0; i < nblk; i++) this.setBlock(inode, firstBlk + i, start + i);
       this.dax.dev.zeroPageRange(start, nblk);
     } else {
       for (let i = 0; i < nblk; i++) {
         if (!inode.blocks.has(firstBlk + i)) {
           const b = this.alloc(1);
           this.dax.dev.zeroPageRange(b, 1);
-          inode.blocks.set(firstBlk + i, b);
+          this.setBlock(inode, firstBlk + i, b);
         }
       }
     }
@@ -167,9 +180,7 @@ export class FixtureFs {
     for (let i = 0; i < count; i++) {
       const b = src.blocks.get(srcBlk + i);
       if (b === undefined) throw new Error(`fixture: ${src.name} block ${srcBlk + i} is a hole`);
-      const old = dst.blocks.get(dstBlk + i);
-      dst.blocks.set(dstBlk + i, b);
-      if (old !== undefined) this.release(old);
+      this.setBlock(dst, dstBlk + i, b);
     }
     dst.iSize = Math.max(dst.iSize, (dstBlk + count) * PAGE_SIZE);
   }
@@ -232,7 +243,7 @@ export class FixtureFs {
           }
           const start = fs.alloc(ext.count, ext.count >= PMD_NR ? PMD_NR : 1);
           fs.dax.dev.zeroPageRange(start, ext.count);
-          for (let i = 0; i < ext.count; i++) inode.blocks.set(blk + i, start + i);
+          for (let i = 0; i < ext.count; i++) fs.setBlock(inode, blk + i, start + i);
           inode.metaDirty = true;
           const iomap: Iomap = { addr: start * PAGE_SIZE, offset, length: len, type: IOMAP_MAPPED, flags: IOMAP_F_NEW | IOMAP_F_DIRTY };
           return { iomap, srcmap: undefined };
@@ -257,11 +268,8 @@ export class FixtureFs {
           const nb = cow.get(blk + i);
           if (nb === undefined) continue;
           cow.delete(blk + i);
-          if (written > 0) {
-            const old = inode.blocks.get(blk + i)!;
-            inode.blocks.set(blk + i, nb);
-            fs.release(old);
-          } else fs.freed.push(nb);
+          if (written > 0) fs.setBlock(inode, blk + i, nb);
+          else fs.freed.push(nb);
         }
         if (cow.size === 0) fs.pendingCow.delete(inode);
       },
@@ -309,8 +317,8 @@ export class FixtureFs {
       yield* daxDeleteMappingRange(this.dax, inode.mapping, first);
       for (const [blk, b] of [...inode.blocks.entries()]) {
         if (blk < first) continue;
-        inode.blocks.delete(blk);
-        this.release(b);
+        void b;
+        this.setBlock(inode, blk, undefined);
       }
       return { layoutSleeps };
     } finally {
