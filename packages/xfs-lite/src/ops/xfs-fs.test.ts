@@ -173,3 +173,37 @@ describe("concurrency", () => {
     expect(outcomes.size).toBeGreaterThan(1);
   });
 });
+
+describe("running out of space", () => {
+  it("ENOSPC leaves files, refcounts and free space consistent", () => {
+    const fs = xfsMemFs({ agcount: 1, agblocks: 64 });
+    const a = runSync(fs.create(fs.root, "a"));
+    runSync(fs.write(a, 0, bytes(1, 20 * 4096)));
+    const b = runSync(fs.create(fs.root, "b"));
+    const [fa, fb] = [fs.open(a), fs.open(b)];
+    runSync(fs.clone(fa, fb));
+    fs.close(fa);
+    fs.close(fb);
+    const c = runSync(fs.create(fs.root, "c"));
+    let code = "";
+    try {
+      runSync(fs.write(c, 0, bytes(2, 64 * 4096)));
+    } catch (e) {
+      code = isKernelError(e) ? e.code : String(e);
+    }
+    expect(code).toBe("ENOSPC");
+    expect(xfsCheckFs(fs)).toEqual([]);
+    // fill the rest, then a CoW write into the shared file cannot get a block
+    runSync(fs.write(c, 0, bytes(2, fs.freeBlocks() * 4096)));
+    expect(fs.freeBlocks()).toBe(0);
+    expect(() => runSync(fs.write(b, 0, bytes(3, 10)))).toThrow(/ENOSPC/);
+    expect(runSync(fs.read(b, 0, 4096)).every((x) => x === 1)).toBe(true);
+    expect(xfsCheckFs(fs)).toEqual([]);
+    // punching a hole in a shared file frees nothing; deleting the last owner frees
+    runSync(fs.fallocate(a, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 20 * 4096));
+    expect(fs.freeBlocks()).toBe(0);
+    runSync(fs.unlink(fs.root, "b"));
+    expect(fs.freeBlocks()).toBe(20);
+    expect(xfsCheckFs(fs)).toEqual([]);
+  });
+});
