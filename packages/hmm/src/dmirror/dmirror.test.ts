@@ -264,6 +264,22 @@ describe("dmirror: migration to device memory and back", () => {
     expect(rd(task, a, 1)[0]).toBe(pattern(P, 14)[0]);
   });
 
+  it("mprotect makes device-private entries read-only for good; a CPU write then migrates the page back", () => {
+    const { task, mm, dev, dmirror } = boot();
+    const a = mmapAnon(task, 1);
+    wr(task, a, pattern(P, 19));
+    run(task, dmirror.migrateToDevice(a, 1));
+    run(task, sysMprotect(mm, a, P, PROT_READ));
+    expect(isDevicePrivateEntry(mm.pgtables.pteAt(a)) && !isWritableDevicePrivateEntry(mm.pgtables.pteAt(a))).toBe(true);
+    run(task, sysMprotect(mm, a, P, PROT_READ | PROT_WRITE));
+    // As in change_pte_range(): write permission does not come back on its own.
+    expect(isWritableDevicePrivateEntry(mm.pgtables.pteAt(a))).toBe(false);
+    expect([...run(task, dmirror.snapshot(a, 1))]).toEqual([HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL | HMM_DMIRROR_PROT_READ]);
+    wr(task, a + 1, Uint8Array.of(0x77));
+    expect(dev.migrateToRamCalls).toBe(1);
+    expect(rd(task, a, 2)).toEqual(Uint8Array.of(pattern(P, 19)[0]!, 0x77));
+  });
+
   it("evicting the device (HMM_DMIRROR_RELEASE) moves every page back to RAM and unmaps the chunk", () => {
     const { ctx, task, mm, dev, dmirror } = boot();
     const a = mmapAnon(task, 3);

@@ -11,8 +11,8 @@ import { anonVmaPrepare } from "./anonVma.js";
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "./flags.js";
 import { createProcess, taskMm } from "./fork.js";
 import { bootVm } from "./machine.js";
-import { vmMmap } from "./mmap.js";
-import { SWP_DEVICE_WRITE, SWP_MIGRATION_READ, mkSwapEntry, pfnPte, pteMkwrite } from "./pgtable.js";
+import { sysMprotect, vmMmap } from "./mmap.js";
+import { SWP_DEVICE_READ, SWP_DEVICE_WRITE, SWP_MIGRATION_READ, mkSwapEntry, pfnPte, pteMkwrite, swpOffset, swpType } from "./pgtable.js";
 import { folioAddNewAnonRmap, folioRemoveRmapPte } from "./rmap.js";
 import type { VmFault } from "./vma.js";
 
@@ -115,5 +115,13 @@ describe("faults on device-private and migration entries", () => {
     s.run();
     expect(cpu.result).toBe(42);
     expect(order).toEqual(["finish", "loaded"]);
+  });
+
+  it("mprotect turns a writable device-private entry read-only, and PROT_WRITE does not undo it", () => {
+    const { task, mm, a, dpfn } = setup();
+    runSync(sysMprotect(mm, a, PAGE_SIZE, PROT_READ), task);
+    expect([swpType(mm.pgtables.pteAt(a)), swpOffset(mm.pgtables.pteAt(a))]).toEqual([SWP_DEVICE_READ, dpfn]);
+    runSync(sysMprotect(mm, a, PAGE_SIZE, PROT_READ | PROT_WRITE), task);
+    expect(swpType(mm.pgtables.pteAt(a))).toBe(SWP_DEVICE_READ);
   });
 });

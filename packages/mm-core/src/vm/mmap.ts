@@ -30,7 +30,10 @@ import {
   MMU_NOTIFIER_RANGE_BLOCKABLE, MMU_NOTIFY_PROTECTION_VMA, MMU_NOTIFY_UNMAP, mmuNotifierInvalidateRangeEnd,
   mmuNotifierInvalidateRangeStart, mmuNotifierRangeInit, mmuNotifierRelease,
 } from "./mmuNotifier.js";
-import { pmdLeaf, pmdWrprotect, ptePresent, pteDirty, pteMkwrite, pteModify, pteWrite } from "./pgtable.js";
+import {
+  SWP_DEVICE_READ, SWP_DEVICE_WRITE, SWP_MIGRATION_READ, SWP_MIGRATION_WRITE, isSwapPte, mkSwapEntry, pmdLeaf,
+  pmdWrprotect, ptePresent, pteDirty, pteMkwrite, pteModify, pteWrite, swpOffset, swpType,
+} from "./pgtable.js";
 import { PG_anon_exclusive } from "../page/flags.js";
 import { vmNormalPage } from "./rmap.js";
 import { mmPopulate } from "./populate.js";
@@ -304,7 +307,14 @@ function changeProtection(vma: VmAreaStruct, start: number, end: number): void {
       }
     },
     pte(h, addr, v) {
-      if (!ptePresent(v)) return;
+      if (!ptePresent(v)) {
+        // change_pte_range(): writable device-private and migration entries lose write, whatever the new prot.
+        if (!isSwapPte(v)) return;
+        const type = swpType(v);
+        if (type === SWP_DEVICE_WRITE) pt.pteSet(h, mkSwapEntry(SWP_DEVICE_READ, swpOffset(v)));
+        else if (type === SWP_MIGRATION_WRITE) pt.pteSet(h, mkSwapEntry(SWP_MIGRATION_READ, swpOffset(v)));
+        return;
+      }
       let nv = pteModify(v, vma.vmPageProt);
       if (tryWritable && !pteWrite(nv)) {
         let ok: boolean;
