@@ -8,14 +8,14 @@
  *
  * Same locking as pinUserPages()/getUserPages(): the caller holds mmap_lock for reading.
  */
-import { current, handleToPfn, taskMm, type MmStruct, type PageHandle, type Sleepable } from "@pagelab/mm-core";
+import { PAGE_SIZE, current, handleToPfn, taskMm, type MmStruct, type PageHandle, type Sleepable } from "@pagelab/mm-core";
 import { getUserPages, pinUserPages, type GupResult } from "./gup.js";
 import type { ProxyTable } from "./proxy.js";
 
 function toProxies(table: ProxyTable, mm: MmStruct, start: number, r: GupResult, pinned: boolean): GupResult {
-  const base = start - (start % 4096);
+  const base = start - (start % PAGE_SIZE);
   const pages: PageHandle[] = r.pages.map((h, i) => {
-    const addr = base + i * 4096;
+    const addr = base + i * PAGE_SIZE;
     const vma = mm.vmaLookup(addr);
     const mapping = vma?.vmFile?.mapping ?? vma?.anonVma ?? null;
     const index = vma ? vma.linearPageIndex(addr) : 0;
