@@ -21,14 +21,18 @@ import {
 import { P, boot, daxFile, mmap, mmapAnon, pattern, rd, run, wr } from "../testing/machine.js";
 import { isDevicePrivateEntry, isWritableDevicePrivateEntry, pfnSwapEntryToPfn } from "../zoneDevice/entries.js";
 import {
+  HMM_DMIRROR_MEMORY_DEVICE_COHERENT,
+  HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL,
   HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL,
   HMM_DMIRROR_PROT_ERROR,
   HMM_DMIRROR_PROT_NONE,
+  HMM_DMIRROR_PROT_PMD,
   HMM_DMIRROR_PROT_READ,
   HMM_DMIRROR_PROT_WRITE,
   HMM_DMIRROR_PROT_ZERO,
 } from "./uapi.js";
 import { migrateVmaInit, migrateVmaSetup } from "../migrate/migrateDevice.js";
+import { DmirrorDevice } from "./device.js";
 import { MIGRATE_VMA_SELECT_SYSTEM } from "../migrate/migratePfn.js";
 
 describe("dmirror: reading and writing through the mirror", () => {
@@ -344,5 +348,37 @@ describe("dmirror: DAX mappings", () => {
     run(task, dmirror.write(a + P, pattern(P, 18)));
     expect(dmirror.mirrorEntry(a + P)).toEqual({ pfn: base + 1, write: true });
     expect(rd(task, a + P, P)).toEqual(pattern(P, 18));
+  });
+
+  it("a 2 MiB DAX mapping is reported with order 9 (HMM_DMIRROR_PROT_PMD)", () => {
+    const { ctx, task, dmirror } = boot();
+    const { file } = daxFile(ctx, 512, { huge: true });
+    const a = mmap(task, { len: 512 * P, prot: PROT_READ | PROT_WRITE, flags: MAP_SHARED, file });
+    expect(a % (512 * P)).toBe(0);
+    rd(task, a, 1);
+    expect([...run(task, dmirror.snapshot(a, 2))]).toEqual(Array(2).fill(HMM_DMIRROR_PROT_READ | HMM_DMIRROR_PROT_PMD));
+  });
+});
+
+describe("dmirror: device-coherent memory", () => {
+  it("migrated pages stay CPU-mapped with present PTEs: no migrate_to_ram, and back to RAM on request", () => {
+    const { ctx, task, mm } = boot();
+    const dev = new DmirrorDevice(ctx, { name: "coherent0", zoneDeviceType: HMM_DMIRROR_MEMORY_DEVICE_COHERENT, chunkBytes: 4 * 1024 * 1024 });
+    const dmirror = dev.open(mm);
+    const a = mmapAnon(task, 2);
+    wr(task, a, pattern(2 * P, 20));
+    run(task, dmirror.migrateToDevice(a, 2));
+    const pte = mm.pgtables.pteAt(a);
+    expect(ptePresent(pte)).toBe(true);
+    expect(dev.chunks[0]!.pagemap.pfnValid(ptePfn(pte))).toBe(true);
+    expect(rd(task, a, 2 * P)).toEqual(pattern(2 * P, 20));
+    wr(task, a + 3, Uint8Array.of(0xab));
+    expect(dev.migrateToRamCalls).toBe(0);
+    expect(dev.memory.pagesStored).toBe(2);
+    expect([...run(task, dmirror.snapshot(a, 2))]).toEqual(Array(2).fill(HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL | HMM_DMIRROR_PROT_WRITE));
+    expect(run(task, dmirror.migrateToSystem(a, 2)).cpages).toBe(2);
+    expect(dev.chunks[0]!.pagemap.pfnValid(ptePfn(mm.pgtables.pteAt(a)))).toBe(false);
+    expect(rd(task, a, 4)).toEqual(Uint8Array.of(...pattern(3, 20), 0xab));
+    expect(dev.calloc - dev.cfree).toBe(0);
   });
 });

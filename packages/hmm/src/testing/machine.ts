@@ -28,6 +28,8 @@ import {
   vmMmap,
   vmfInsertMixed,
   vmfInsertMixedMkwrite,
+  vmfInsertPfnPmd,
+  thpGetUnmappedArea,
   SIGBUS,
   SIGSEGV,
   type MmapArgs,
@@ -106,7 +108,7 @@ export function pattern(n: number, seed: number): Uint8Array {
  * A DAX-like file: its pages live in an FS_DAX dev_pagemap with its own storage, faults
  * insert devmap PTEs (read faults read-only, write faults writable), like fs/dax.c does.
  */
-export function daxFile(ctx: VmContext, pages: number): { file: VmFile; base: Pfn; storage: DeviceMemory } {
+export function daxFile(ctx: VmContext, pages: number, opts: { huge?: boolean } = {}): { file: VmFile; base: Pfn; storage: DeviceMemory } {
   const range = requestFreeMemRegion(ctx.memmap, 2 * 1024 * 1024 * Math.ceil((pages * P) / (2 * 1024 * 1024)));
   const pgmap = new DevPagemap({ type: MEMORY_DEVICE_FS_DAX, range });
   const storage = new DeviceMemory("pmem0");
@@ -119,9 +121,18 @@ export function daxFile(ctx: VmContext, pages: number): { file: VmFile; base: Pf
     mapping: mf.mapping,
     readable: true,
     writable: true,
+    ...(opts.huge ? { getUnmappedArea: thpGetUnmappedArea } : {}),
     mmap(vma) {
       vma.vmOps = {
         name: "dax_vm_ops",
+        ...(opts.huge
+          ? {
+              *hugeFault(vmf: VmFault): Sleepable<number> {
+                const first = vmf.pgoff - (vmf.pgoff % 512);
+                return vmfInsertPfnPmd(vmf, pfnToPfnT((base + first) as Pfn, PFN_DEV | PFN_MAP), (vmf.flags & FAULT_FLAG_WRITE) !== 0);
+              },
+            }
+          : {}),
         *fault(vmf: VmFault): Sleepable<number> {
           const p = pfnToPfnT((base + vmf.pgoff) as Pfn, PFN_DEV | PFN_MAP);
           return vmf.flags & FAULT_FLAG_WRITE ? vmfInsertMixedMkwrite(vma, vmf.address, p) : vmfInsertMixed(vma, vmf.address, p);
