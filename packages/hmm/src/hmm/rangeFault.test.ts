@@ -6,6 +6,7 @@ import {
   MAP_PRIVATE,
   MemFile,
   MmuIntervalNotifier,
+  PROT_NONE,
   PROT_READ,
   PROT_WRITE,
   Scheduler,
@@ -163,6 +164,16 @@ describe("hmm_range_fault", () => {
     expect(run(task, fault(h))).toBe(0);
     expect(flagsOf(h.hmmPfns)).toEqual([HMM_PFN_ERROR, HMM_PFN_ERROR]);
     expect(run(task, fault(rangeOf(sub, hole, 2, HMM_PFN_REQ_FAULT)))).toBe(-ERRNO.EFAULT);
+  });
+
+  it("a PROT_NONE VMA cannot be mirrored: HMM_PFN_ERROR, or -EFAULT when a fault is requested", () => {
+    const { task, mm } = boot();
+    const a = mmap(task, { len: 2 * P, prot: PROT_NONE, flags: MAP_PRIVATE | MAP_ANONYMOUS });
+    const sub = watch(mm);
+    const r = rangeOf(sub, a, 2);
+    expect(run(task, fault(r))).toBe(0);
+    expect(flagsOf(r.hmmPfns)).toEqual([HMM_PFN_ERROR, HMM_PFN_ERROR]);
+    expect(run(task, fault(rangeOf(sub, a, 2, HMM_PFN_REQ_FAULT)))).toBe(-ERRNO.EFAULT);
   });
 
   it("refuses a write request in a read-only VMA with -EPERM", () => {
