@@ -5,11 +5,11 @@ import { createProcess } from "@pagelab/mm-core";
 import { describe, expect, it } from "vitest";
 import { DmaEngine, type DmaRequest } from "./dma.js";
 import { FOLL_WRITE } from "./foll.js";
-import { putUserPageRef, unpinUserPagesDirtyLock } from "./grab.js";
+import { putUserPageRef, unpinUserPages, unpinUserPagesDirtyLock } from "./grab.js";
 import { getUserPages, pinUserPages } from "./gup.js";
 import { ProxyTable } from "./proxy.js";
 import { pinUserPagesProxied } from "./proxyGup.js";
-import { ascii, bootGupMachine, mmapPages, peekText, poke, withMmapReadLock } from "./testing.js";
+import { addDevicePages, ascii, bootGupMachine, daxFile, mmapPages, peekText, poke, runAs, withMmapReadLock } from "./testing.js";
 
 const P = 4096;
 
@@ -153,5 +153,32 @@ describe("the DMA engine", () => {
     expect(peekText(t, a, 3)).toBe("pxy");
     expect(table.stats.pointerChases).toBeGreaterThanOrEqual(2);
   });
-});
 
+  it("the DMA checker reports a pinned fsdax block that its file gave up and another file received", () => {
+    const { ctx } = bootGupMachine({ bugs: { daxTruncateWithoutBusyWait: true } });
+    const pgmap = addDevicePages(ctx);
+    const a = daxFile(ctx, pgmap, { name: "a" });
+    const c = daxFile(ctx, pgmap, { name: "c" });
+    const pfn = pgmap.startPfn as Pfn;
+    ctx.memmap.setPageMapping(pfn, a.mapping); // dax_associate_entry(): block 0 belongs to a
+    ctx.memmap.setPageIndex(pfn, 0);
+    const t = createProcess(ctx, "o_direct");
+    const va = mmapPages(t, 1, { shared: true, file: a });
+    const r = runAs(t, withMmapReadLock(taskMm(t), () => pinUserPages(va, 1, FOLL_WRITE)));
+    expect(handleToPfn(r.pages[0]!)).toBe(pfn);
+    const engine = new DmaEngine(ctx);
+    engine.submit({ dir: "to-memory", pages: r.pages, length: 4, data: ascii("late"), label: "dio" });
+    // truncate(a) without dax_layout_busy_page(): disassociate, free the block, give it to c
+    ctx.memmap.setPageMapping(pfn, null);
+    ctx.memmap.setPageMapping(pfn, c.mapping);
+    ctx.memmap.setPageIndex(pfn, 7);
+    const sched = new Scheduler();
+    engine.spawn(sched);
+    engine.trigger();
+    engine.stop();
+    sched.run();
+    expect(engine.report).toEqual([`dio: DMA into a page now owned by c index 7 (pfn 0x${pfn.toString(16)})`]);
+    expect(ctx.memmap.pageRefCount(pfn)).toBe(1 + 1024); // the pin is still held: the fs did not wait for it
+    unpinUserPages(ctx, r.pages);
+  });
+});
