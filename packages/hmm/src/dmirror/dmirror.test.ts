@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
   MAP_SHARED,
-  MMU_NOTIFY_MIGRATE,
   MMU_NOTIFY_PROTECTION_PAGE,
   MMU_NOTIFY_PROTECTION_VMA,
   MMU_NOTIFY_UNMAP,
