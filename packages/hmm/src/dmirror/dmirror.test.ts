@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
   MAP_SHARED,
+  MMU_NOTIFY_CLEAR,
+  MemFile,
   MMU_NOTIFY_PROTECTION_PAGE,
   MMU_NOTIFY_PROTECTION_VMA,
   MMU_NOTIFY_UNMAP,
@@ -116,6 +118,21 @@ describe("dmirror: the mirror follows CPU page-table changes", () => {
       err = e;
     }
     expect(isKernelError(err, "EPERM")).toBe(true);
+  });
+});
+
+describe("dmirror: file mappings", () => {
+  it("truncate unmaps the file pages past EOF and the mirror drops them", () => {
+    const { ctx, task, dmirror } = boot();
+    const f = new MemFile(ctx, "f", pattern(4 * P, 21));
+    const a = mmap(task, { len: 4 * P, prot: PROT_READ | PROT_WRITE, flags: MAP_SHARED, file: f.open("rw") });
+    expect(run(task, dmirror.read(a, 4)).data).toEqual(pattern(4 * P, 21));
+    expect(dmirror.mirroredPages).toBe(4);
+    run(task, f.truncate(2 * P));
+    expect(dmirror.events).toContain(MMU_NOTIFY_CLEAR);
+    expect(dmirror.mirrorEntry(a)).toBeDefined();
+    expect(dmirror.mirrorEntry(a + 2 * P)).toBeUndefined();
+    expect(dmirror.mirrorEntry(a + 3 * P)).toBeUndefined();
   });
 });
 
