@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   MAP_SHARED,
   MMU_NOTIFY_CLEAR,
+  MMU_NOTIFY_MIGRATE,
   MemFile,
   MMU_NOTIFY_PROTECTION_PAGE,
   MMU_NOTIFY_PROTECTION_VMA,
@@ -240,6 +241,21 @@ describe("dmirror: migration to device memory and back", () => {
     expect(run(task, other.read(a, 1)).data).toEqual(pattern(P, 12));
     expect(devs[0]!.migrateToRamCalls).toBe(1);
     expect(ptePresent(mm.pgtables.pteAt(a))).toBe(true);
+  });
+
+  it("one device's migration invalidates another device's mirror, but not its own", () => {
+    const { task, mm, devs, dmirror } = boot({ devices: 2 });
+    const other = devs[1]!.open(mm);
+    const a = mmapAnon(task, 1);
+    wr(task, a, pattern(P, 22));
+    run(task, other.read(a, 1));
+    run(task, dmirror.read(a, 1));
+    const ownInvalidations = dmirror.invalidations;
+    run(task, dmirror.migrateToDevice(a, 1));
+    expect(other.events).toContain(MMU_NOTIFY_MIGRATE);
+    expect(other.mirrorEntry(a)).toBeUndefined();
+    expect(dmirror.invalidations).toBe(ownInvalidations);
+    expect(dmirror.mirrorEntry(a)?.pfn).toBe(pfnSwapEntryToPfn(mm.pgtables.pteAt(a)));
   });
 
   it("device pages are freed (page_free, refcount 0) on munmap and on exit", () => {
