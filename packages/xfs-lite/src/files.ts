@@ -2,7 +2,7 @@
  * The file layers of xfs-lite, listed by name for src/index.ts: in-core extent trees,
  * block mapping, refcount and reverse-mapping logic, reflink and copy-on-write, inodes
  * and directories on disk, the file-system API with iomap, and the checker.
- * See README.files.md.
+ * See README.md.
  */
 export { XfsIextTree, newIextCursor, SortedRecords } from "./iext/index.js";
 export type { XfsIextCursor } from "./iext/index.js";

@@ -1,8 +1,7 @@
 /**
  * The infrastructure layer of xfs-lite, listed by name for src/index.ts: block device,
  * buffer cache, transactions and log, the generic btree and its record formats, AG headers
- * and the extent allocator, mkfs and mount. See /work/notes/xfs-infra-api.md and
- * README.infra.md.
+ * and the extent allocator, mkfs and mount. See README.md.
  */
 export { BBSHIFT, BBSIZE, RamDisk, daddr } from "./blockdev.js";
 export type { BlockDevice, Daddr, RamDiskOptions, RamDiskStats } from "./blockdev.js";
