@@ -316,6 +316,30 @@ describe("dmirror: migration to device memory and back", () => {
     expect(rd(task, a, 2)).toEqual(Uint8Array.of(pattern(P, 19)[0]!, 0x77));
   });
 
+  it("a page fork shared is unmapped from both processes (try_to_migrate) and lands on the device for both", () => {
+    const { ctx, task, mm, dev, dmirror } = boot();
+    const a = mmapAnon(task, 1);
+    wr(task, a, pattern(P, 23));
+    const sys = ptePfn(mm.pgtables.pteAt(a));
+    const child = run(task, forkProcess(ctx, task, "child"));
+    const cmm = taskMm(child);
+    run(task, dmirror.migrateToDevice(a, 1));
+    const ppte = mm.pgtables.pteAt(a);
+    const cpte = cmm.pgtables.pteAt(a);
+    expect(isDevicePrivateEntry(ppte) && isDevicePrivateEntry(cpte)).toBe(true);
+    expect(pfnSwapEntryToPfn(cpte)).toBe(pfnSwapEntryToPfn(ppte));
+    // Both entries were read-only (CoW after fork), so both stay read-only on the device.
+    expect(isWritableDevicePrivateEntry(ppte) || isWritableDevicePrivateEntry(cpte)).toBe(false);
+    expect(ctx.memmap.pageMapcount(pfnSwapEntryToPfn(ppte))).toBe(2);
+    expect(ctx.memmap.pageRefCount(sys)).toBe(0);
+    // The child writes: migrate_to_ram brings the page back for both, then CoW gives the child its own.
+    wr(child, a, Uint8Array.of(0x42));
+    expect(dev.migrateToRamCalls).toBe(1);
+    expect(rd(task, a, P)).toEqual(pattern(P, 23));
+    expect(rd(child, a, 1)[0]).toBe(0x42);
+    expect(dev.calloc - dev.cfree).toBe(0);
+  });
+
   it("evicting the device (HMM_DMIRROR_RELEASE) moves every page back to RAM and unmaps the chunk", () => {
     const { ctx, task, mm, dev, dmirror } = boot();
     const a = mmapAnon(task, 3);
