@@ -95,6 +95,8 @@ export class VmContext {
   readonly mfMutex = new Mutex("mf_mutex");
   numPoisonedPages = 0;
   mfDaxHooks: MfDaxHooks | null = null;
+  /** Historic-bug switches for behaviour Linux has since fixed (all off). */
+  readonly historicBugs = { cowReuseByMapcount: false };
   readonly stats: VmStats = {
     faults: 0, anonFaults: 0, fileFaults: 0, cowFaults: 0, wpReuses: 0, wpCopies: 0,
     majorFaults: 0, hugeFaults: 0, tlbFlushes: 0, ptesZapped: 0, pmdsZapped: 0,

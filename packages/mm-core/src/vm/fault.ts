@@ -30,7 +30,7 @@ import { mappingEvictFolio } from "./filemap.js";
 import {
   FAULT_FLAG_MKWRITE, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, VM_FAULT_DONE_COW, VM_FAULT_ERROR,
   VM_FAULT_FALLBACK, VM_FAULT_HWPOISON, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_RETRY,
-  VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_MAYSHARE, VM_NOHUGEPAGE, VM_HUGEPAGE, VM_SHARED, VM_WRITE,
+  VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_MAYSHARE, VM_MAYWRITE, VM_NOHUGEPAGE, VM_HUGEPAGE, VM_SHARED, VM_WRITE,
 } from "./flags.js";
 import {
   MMU_NOTIFIER_RANGE_BLOCKABLE, MMU_NOTIFY_CLEAR, mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart,
@@ -44,7 +44,7 @@ import {
 } from "./pgtable.js";
 import { folioAddFileRmapPte, folioAddNewAnonRmap, folioMoveAnonRmap, folioRemoveRmapPte, vmNormalPage } from "./rmap.js";
 import { flushTlbPage } from "./tlb.js";
-import { type VmAreaStruct, type VmFault, vmaIsAnonymous } from "./vma.js";
+import { type VmAreaStruct, type VmFault, isCowMapping, vmaIsAnonymous } from "./vma.js";
 import { unmapMappingFolio, zapPageRangeSingle } from "./zap.js";
 
 function ctxOf(vmf: VmFault): VmContext {
@@ -93,8 +93,14 @@ export function* handleMmFault(vma: VmAreaStruct, address: number, flags: number
   const mm = vma.vmMm;
   mm.counters.faults++;
   mm.ctx.stats.faults++;
-  if (flags & FAULT_FLAG_WRITE && !(vma.vmFlags & VM_WRITE)) return VM_FAULT_SIGSEGV;
-  if (flags & FAULT_FLAG_UNSHARE && (flags & FAULT_FLAG_WRITE || vma.vmFlags & VM_SHARED)) return VM_FAULT_SIGSEGV;
+  // sanitize_fault_flags(): FOLL_FORCE writes CoW in private mappings without VM_WRITE
+  if (flags & FAULT_FLAG_UNSHARE) {
+    if (flags & FAULT_FLAG_WRITE) return VM_FAULT_SIGSEGV;
+    if (!isCowMapping(vma.vmFlags)) flags &= ~FAULT_FLAG_UNSHARE;
+  } else if (flags & FAULT_FLAG_WRITE) {
+    if (!(vma.vmFlags & VM_MAYWRITE)) return VM_FAULT_SIGSEGV;
+    if (!(vma.vmFlags & VM_WRITE) && !isCowMapping(vma.vmFlags)) return VM_FAULT_SIGSEGV;
+  }
   const vmf = newVmFault(vma, address, flags);
   return yield* handleMmFaultVmf(vmf);
 }
@@ -436,6 +442,12 @@ function* wpPageShared(vmf: VmFault, pfn: Pfn): Sleepable<number> {
  */
 function wpCanReuseAnonFolio(ctx: VmContext, pfn: Pfn, vma: VmAreaStruct): boolean {
   const memmap = ctx.memmap;
+  if (ctx.historicBugs.cowReuseByMapcount) {
+    // pre-5.9 reuse_swap_page(): only the mapcount counts, GUP references are ignored
+    if (memmap.folioTestKsm(pfn) || memmap.pageMapcount(pfn) !== 1) return false;
+    folioMoveAnonRmap(ctx, pfn, vma);
+    return true;
+  }
   if (memmap.folioTestKsm(pfn) || memmap.pageRefCount(pfn) !== 1) return false;
   if (memmap.testPageFlag(pfn, PG_locked)) return false; // folio_trylock() would fail
   folioMoveAnonRmap(ctx, pfn, vma);
