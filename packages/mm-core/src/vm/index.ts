@@ -43,7 +43,7 @@ export {
   MMU_NOTIFY_UNMAP, MMU_NOTIFY_CLEAR, MMU_NOTIFY_PROTECTION_VMA, MMU_NOTIFY_PROTECTION_PAGE, MMU_NOTIFY_SOFT_DIRTY,
   MMU_NOTIFY_RELEASE, MMU_NOTIFY_MIGRATE, MMU_NOTIFY_EXCLUSIVE, MMU_NOTIFIER_RANGE_BLOCKABLE, MmuNotifier,
   MmuIntervalNotifier, MmuNotifierSubscriptions, mmuNotifierRangeInit, mmuNotifierRangeBlockable, mmuNotifierRegister,
-  mmuNotifierUnregister, mmuNotifierRelease, mmuNotifierInvalidateRangeStart, mmuNotifierInvalidateRangeEnd,
+  mmuNotifierUnregister, mmuNotifierRelease, mmuNotifierInvalidateRangeStart, mmuNotifierInvalidateRangeStartNonblock, mmuNotifierInvalidateRangeEnd,
   mmuNotifierArchInvalidateSecondaryTlbs, mmuNotifierClearFlushYoung, mmuIntervalNotifierInsert,
   mmuIntervalNotifierRemove, mmuIntervalReadBegin, mmuIntervalReadRetry, mmuIntervalCheckRetry, mmuIntervalSetSeq,
 } from "./mmuNotifier.js";

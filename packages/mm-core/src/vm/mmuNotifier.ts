@@ -175,11 +175,23 @@ function itreeInvEnd(subs: MmuNotifierSubscriptions): void {
 }
 
 /**
- * `mmu_notifier_invalidate_range_start()` (and `_nonblock`): returns 0, or -EAGAIN
- * (-11) when a subscriber refused a non-blockable range (the caller must then not call
- * _end).
+ * `mmu_notifier_invalidate_range_start()`: may sleep, so subscribers always see a
+ * blockable range, whatever flags it was initialised with (as in the kernel). Returns 0.
  */
 export function mmuNotifierInvalidateRangeStart(range: MmuNotifierRange): number {
+  const blockable = range.flags & MMU_NOTIFIER_RANGE_BLOCKABLE ? range : { ...range, flags: range.flags | MMU_NOTIFIER_RANGE_BLOCKABLE };
+  return invalidateRangeStart(blockable);
+}
+
+/**
+ * `mmu_notifier_invalidate_range_start_nonblock()`: the range keeps its flags; returns 0,
+ * or -EAGAIN (-11) when a subscriber refused it (the caller must then not call _end).
+ */
+export function mmuNotifierInvalidateRangeStartNonblock(range: MmuNotifierRange): number {
+  return invalidateRangeStart(range);
+}
+
+function invalidateRangeStart(range: MmuNotifierRange): number {
   const subs = range.mm.notifiers;
   if (!subs.active) return 0;
   subs.invalidations++;
