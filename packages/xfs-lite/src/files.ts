@@ -171,6 +171,15 @@ export type { Iomap, IomapType, IomapOps } from "./ops/iomap.js";
 export { xfsReadIomapBegin, xfsWriteIomapBegin, xfsWriteIomapEnd, xfsBmbtToIomap } from "./ops/xfs-iomap.js";
 export type { XfsIomapEnv } from "./ops/xfs-iomap.js";
 export { xfsFileReadRange, xfsFileWriteRange, xfsFileZeroRange, xfsFileUnshareRange } from "./ops/file-io.js";
+export {
+  xfsAddressSpaceOperations,
+  xfsInodeMapping,
+  xfsFilemapCheckErrors,
+  xfsWriteAndWaitRange,
+  xfsFlushUnmapRange,
+  xfsTruncatePagecacheFinal,
+} from "./ops/xfs-aops.js";
+export type { XfsPagecacheStats } from "./ops/xfs-aops.js";
 export type { XfsFileIoEnv } from "./ops/file-io.js";
 export { XfsMemDataDevice } from "./ops/data-dev.js";
 export type { XfsDataDevice } from "./ops/data-dev.js";
@@ -208,7 +217,7 @@ export type {
 export { xfsMemFs } from "./ops/mem-fs.js";
 export type { XfsMemFsOptions } from "./ops/mem-fs.js";
 export { XfsMountedBackend, xfsFilesMount, xfsFilesUnmount } from "./ops/mounted-fs.js";
-export type { XfsMountedFs } from "./ops/mounted-fs.js";
+export type { XfsMountedFs, XfsFilesMountOptions } from "./ops/mounted-fs.js";
 
 export { xfsCheck, xfsCheckFs } from "./check/check.js";
 export type { XfsCheckInput } from "./check/check.js";

@@ -7,10 +7,12 @@
  *      xfs_is_reflink_inode(), xfs_get_cowextsz_hint(); fs/xfs/libxfs/xfs_format.h
  *      XFS_DIFLAG_*, XFS_DIFLAG2_*; include/uapi/linux/fs.h FS_XFLAG_*
  *
+ * The inode is its page cache's host (`MappingHost`): `mapping.host === ip`.
+ *
  * Simplified: no ILOCK (metadata changes are atomic between sleeping points here), no
  * attribute fork, timestamps or ownership.
  */
-import { RwSemaphore, type Sleepable } from "@pagelab/mm-core";
+import { RwSemaphore, type AddressSpace, type Sleepable } from "@pagelab/mm-core";
 import { XfsIfork } from "../bmap/fork.js";
 
 export const S_IFMT = 0o170000;
@@ -65,6 +67,8 @@ export class XfsInode {
   swapfile = false;
   /** Set when the inode has been evicted and its blocks freed. */
   freed = false;
+  /** `i_mapping`: the page cache, made on first buffered I/O when the fs has one. */
+  mapping: AddressSpace | null = null;
 
   constructor(
     readonly ino: number,
@@ -73,6 +77,11 @@ export class XfsInode {
     this.mode = mode;
     this.iRwsem = new RwSemaphore(`xfs_iolock:${ino}`);
     this.mmapLock = new RwSemaphore(`xfs_mmaplock:${ino}`);
+  }
+
+  /** `i_size_read()`, what the page cache (MappingHost) checks. */
+  get iSize(): number {
+    return this.size;
   }
 
   isDir(): boolean {

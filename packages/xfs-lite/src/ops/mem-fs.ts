@@ -4,6 +4,7 @@
  *
  * @see fs/xfs/xfs_super.c xfs_fs_fill_super() (what a mount assembles)
  */
+import type { VmContext } from "@pagelab/mm-core";
 import { XfsMemSpace } from "../bmap/mem-space.js";
 import { XfsMemBackend } from "./backend.js";
 import { XfsMemDataDevice } from "./data-dev.js";
@@ -14,6 +15,8 @@ export interface XfsMemFsOptions {
   agblocks?: number;
   reflink?: boolean;
   rmapbt?: boolean;
+  /** DRAM for the page cache of regular non-DAX files (default: none, data goes to blocks). */
+  pageCache?: VmContext;
 }
 
 export function xfsMemFs(opts: XfsMemFsOptions = {}): XfsFileSystem {
@@ -21,5 +24,7 @@ export function xfsMemFs(opts: XfsMemFsOptions = {}): XfsFileSystem {
   const agblklog = Math.ceil(Math.log2(agblocks));
   const geo = { blockSize: 4096, agblklog, agcount: opts.agcount ?? 4, agblocks };
   const space = new XfsMemSpace(geo, opts.reflink ?? true, opts.rmapbt ?? true);
-  return new XfsFileSystem({ backend: new XfsMemBackend(space), dev: new XfsMemDataDevice(geo.blockSize) });
+  return new XfsFileSystem({ backend: new XfsMemBackend(space), dev: new XfsMemDataDevice(geo.blockSize),
+    ...(opts.pageCache !== undefined ? { pageCache: opts.pageCache } : {}),
+  });
 }

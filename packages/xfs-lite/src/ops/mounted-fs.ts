@@ -17,7 +17,7 @@
  * kernel edits the bmbt record by record as it edits the extent list); unlinked inodes
  * are found at mount by walking the inode btree (the kernel keeps AGI unlinked lists).
  */
-import { KernelError } from "@pagelab/mm-core";
+import { KernelError, runSync, type VmContext } from "@pagelab/mm-core";
 import { xfsAllocVextent, xfsFreeExtent } from "../ag/xfs-alloc.js";
 import { xfsTransSpace } from "../ag/xfs-ag-adapters.js";
 import { xfsLogSb } from "../ag/xfs-ag-headers.js";
@@ -388,16 +388,22 @@ export interface XfsMountedFs {
   readonly backend: XfsMountedBackend;
 }
 
+export interface XfsFilesMountOptions {
+  /** DRAM for the page cache of regular non-DAX files (default: none, data goes to blocks). */
+  pageCache?: VmContext;
+}
+
 /**
  * Mount the file system on `dev` (made by `xfsMkfs`): log recovery (infrastructure), then
  * the namespace, CoW staging leftovers and unlinked inodes.
  */
-export function xfsFilesMount(dev: BlockDevice): XfsMountedFs {
+export function xfsFilesMount(dev: BlockDevice, opts: XfsFilesMountOptions = {}): XfsMountedFs {
   const mp = xfsMount(dev, { bufOps: [xfsInodeBufOps, xfsDirBufOps] });
   const backend = new XfsMountedBackend(mp, dev);
   const data = new XfsDevDataDevice(mp, dev);
+  const pageCache = opts.pageCache !== undefined ? { pageCache: opts.pageCache } : {};
   if (mp.mSb.sbRootino === NULLFSINO) {
-    return { fs: new XfsFileSystem({ backend, dev: data }), mp, backend };
+    return { fs: new XfsFileSystem({ backend, dev: data, ...pageCache }), mp, backend };
   }
   const inodes = new Map<number, XfsInode>();
   const dirents = new Map<number, Map<string, number>>();
@@ -424,7 +430,7 @@ export function xfsFilesMount(dev: BlockDevice): XfsMountedFs {
   } finally {
     tp.cancel();
   }
-  const fs = new XfsFileSystem({ backend, dev: data, loaded: { root, inodes, dirents } });
+  const fs = new XfsFileSystem({ backend, dev: data, loaded: { root, inodes, dirents }, ...pageCache });
   // xfs_reflink_recover_cow(): CoW staging extents do not survive a mount
   fs.trans(0, (sp) => {
     for (let agno = 0; agno < mp.agcount; agno++) {
@@ -446,8 +452,13 @@ export function xfsFilesMount(dev: BlockDevice): XfsMountedFs {
   return { fs, mp, backend };
 }
 
-/** Unmount: every inode's CoW preallocations go, then the infrastructure unmount. */
+/**
+ * Unmount: dirty pages written back (`sync_filesystem()`), the page cache dropped, every
+ * inode's CoW preallocations gone, then the infrastructure unmount.
+ */
 export function xfsFilesUnmount(m: XfsMountedFs): void {
+  runSync(m.fs.syncFs());
+  m.fs.dropPagecache();
   m.fs.cancelAllCowBlocks();
   xfsUnmount(m.mp);
 }

@@ -14,8 +14,20 @@
  * Locks: read takes i_rwsem shared, write exclusive; truncate, fallocate, clone and dedupe
  * take i_rwsem and the MMAPLOCK exclusive (both inodes in inode-number order) and call the
  * layout-break hook before touching extents.
+ *
+ * Data: with a page cache (`pageCache: VmContext`), regular non-DAX inodes read and write
+ * through it (xfs_file_buffered_read() / xfs_file_buffered_write(), see xfs-aops.ts) and
+ * every extent-changing operation writes back and drops the affected pages first; DAX
+ * inodes, and every inode without a page cache, move data straight to blocks.
  */
-import { KernelError, type Sleepable } from "@pagelab/mm-core";
+import {
+  KernelError,
+  filemapRead,
+  genericPerformWrite,
+  type AddressSpace,
+  type Sleepable,
+  type VmContext,
+} from "@pagelab/mm-core";
 import { xfsBmapHoleBlocks, xfsBmapiWrite, xfsBmapMapExtent, xfsBmapUnmapExtent, xfsBunmapi } from "../bmap/bmap.js";
 import { forEachAgPiece, xfsAgbToFsb, type XfsSpace } from "../bmap/space.js";
 import { XFS_RMAP_BMBT_BLOCK, XFS_RMAP_UNWRITTEN, xfsRmapNonInodeOwner } from "../rmap/types.js";
@@ -48,6 +60,13 @@ import type { XfsDataDevice } from "./data-dev.js";
 import { xfsFileReadRange, xfsFileUnshareRange, xfsFileWriteRange, xfsFileZeroRange, type XfsFileIoEnv } from "./file-io.js";
 import { IOMAP_F_SHARED, IOMAP_HOLE, IOMAP_UNWRITTEN, IOMAP_WRITE, type Iomap } from "./iomap.js";
 import { xfsReadIomapBegin, xfsWriteIomapBegin, xfsWriteIomapEnd } from "./xfs-iomap.js";
+import {
+  xfsFlushUnmapRange,
+  xfsInodeMapping,
+  xfsTruncatePagecacheFinal,
+  xfsWriteAndWaitRange,
+  type XfsPagecacheStats,
+} from "./xfs-aops.js";
 
 export const FALLOC_FL_KEEP_SIZE = 0x01;
 export const FALLOC_FL_PUNCH_HOLE = 0x02;
@@ -132,6 +151,8 @@ export interface XfsFileSystemOptions {
   readonly dev: XfsDataDevice;
   /** An existing namespace (mount): the root, every inode and every directory's entries. */
   readonly loaded?: { root: XfsInode; inodes: Map<number, XfsInode>; dirents: Map<number, Map<string, number>> };
+  /** DRAM for a page cache: regular non-DAX files then read and write through it. */
+  readonly pageCache?: VmContext;
 }
 
 export class XfsFileSystem implements XfsFileIoEnv {
@@ -141,11 +162,15 @@ export class XfsFileSystem implements XfsFileIoEnv {
   readonly inodes: Map<number, XfsInode>;
   readonly root: XfsInode;
   layoutBreak: XfsLayoutBreakHook | undefined;
+  /** The VmContext whose DRAM holds the page cache, if the fs has one. */
+  readonly pageCache: VmContext | undefined;
+  readonly pagecacheStats: XfsPagecacheStats = { readFolio: 0, writepage: 0, writeErrors: 0 };
   private readonly dirents: Map<number, Map<string, number>>;
 
   constructor(opts: XfsFileSystemOptions) {
     this.backend = opts.backend;
     this.dev = opts.dev;
+    this.pageCache = opts.pageCache;
     this.blockSize = opts.backend.geo.blockSize;
     if (opts.loaded !== undefined) {
       this.root = opts.loaded.root;
@@ -337,6 +362,7 @@ export class XfsFileSystem implements XfsFileIoEnv {
 
   /** `xfs_inactive()`: drop CoW staging blocks and every data block, then the inode. */
   private evict(ip: XfsInode): void {
+    if (this.pageCache !== undefined) xfsTruncatePagecacheFinal(this.pageCache, ip);
     this.trans(0, (sp) => {
       // the backend sees the blocks before they go (directory buffers are invalidated)
       this.backend.ifree(ip);
@@ -364,12 +390,25 @@ export class XfsFileSystem implements XfsFileIoEnv {
 
   // ---- data ---------------------------------------------------------------------
 
+  /**
+   * The page cache of `ip` (made on first use), or null when its data bypasses one: no
+   * page cache on this fs, a DAX inode (the DAX code owns its mapping), not a regular file.
+   */
+  pagecacheMapping(ip: XfsInode): AddressSpace | null {
+    if (this.pageCache === undefined || !ip.isReg()) return null;
+    const m = xfsInodeMapping(this, this.pageCache, ip, this.pagecacheStats);
+    return m.isDax ? null : m;
+  }
+
   /** `read()` at `pos`: at most up to EOF. */
   *read(ip: XfsInode, pos: number, len: number): Sleepable<Uint8Array> {
     if (ip.isDir()) throw new KernelError("EISDIR");
     if (pos < 0 || len < 0) throw new KernelError("EINVAL");
     yield* ip.iRwsem.downRead();
     try {
+      const mapping = this.pagecacheMapping(ip);
+      // xfs_file_buffered_read() → filemap_read()
+      if (mapping !== null) return yield* filemapRead(this.pageCache!, mapping, pos, len);
       const n = Math.max(0, Math.min(len, ip.size - pos));
       const out = new Uint8Array(n);
       xfsFileReadRange(this, ip, pos, out);
@@ -391,7 +430,9 @@ export class XfsFileSystem implements XfsFileIoEnv {
     try {
       const at = f !== undefined && f.flags & O_APPEND ? ip.size : pos;
       if (at + data.length > MAX_LFS_FILESIZE) throw new KernelError("EFBIG");
-      const n = xfsFileWriteRange(this, ip, at, data);
+      const mapping = this.pagecacheMapping(ip);
+      // xfs_file_buffered_write() → iomap_file_buffered_write(): dirty pages, blocks at writeback
+      const n = mapping !== null ? yield* genericPerformWrite(this.pageCache!, mapping, at, data) : xfsFileWriteRange(this, ip, at, data);
       // xfs_setfilesize() at I/O completion
       if (at + n > ip.size) this.trans(0, () => void (ip.size = at + n), ip);
       return n;
@@ -400,14 +441,42 @@ export class XfsFileSystem implements XfsFileIoEnv {
     }
   }
 
-  /** `fsync()` / `fdatasync()`: metadata changes are committed; force the log. */
+  /**
+   * `fsync()` / `fdatasync()` (`xfs_file_fsync()`): write the dirty pages back and wait
+   * (reporting a writeback error), then force the log.
+   */
   *fsync(ip: XfsInode, _datasync = false): Sleepable {
     yield* ip.iRwsem.downRead();
     try {
+      if (this.pageCache !== undefined) yield* xfsWriteAndWaitRange(this.pageCache, ip, 0, Number.MAX_SAFE_INTEGER);
       this.backend.sync();
     } finally {
       ip.iRwsem.upRead();
     }
+  }
+
+  /** `sync_filesystem()`: every inode's dirty pages written back, then the log forced. */
+  *syncFs(): Sleepable {
+    if (this.pageCache !== undefined) {
+      for (const ip of [...this.inodes.values()]) {
+        if (ip.mapping !== null) yield* xfsWriteAndWaitRange(this.pageCache, ip, 0, Number.MAX_SAFE_INTEGER);
+      }
+    }
+    this.backend.sync();
+  }
+
+  /**
+   * Inode eviction at unmount (`truncate_inode_pages_final()` for every inode): all cached
+   * pages leave the page cache, dirty ones included — write them back first (`syncFs`).
+   */
+  dropPagecache(): void {
+    if (this.pageCache === undefined) return;
+    for (const ip of this.inodes.values()) xfsTruncatePagecacheFinal(this.pageCache, ip);
+  }
+
+  /** `xfs_flush_unmap_range()` when the fs has a page cache. */
+  private *flushUnmapRange(ip: XfsInode, pos: number, len: number): Sleepable {
+    if (this.pageCache !== undefined) yield* xfsFlushUnmapRange(this.pageCache, ip, pos, len);
   }
 
   private *breakLayouts(ip: XfsInode): Sleepable {
@@ -425,6 +494,7 @@ export class XfsFileSystem implements XfsFileIoEnv {
     yield* xfsIlockIoMmap(ip);
     try {
       yield* this.breakLayouts(ip);
+      yield* this.flushUnmapRange(ip, Math.min(size, ip.size), Number.MAX_SAFE_INTEGER);
       this.setSizeLocked(ip, size);
     } finally {
       xfsIunlockIoMmap(ip);
@@ -478,14 +548,18 @@ export class XfsFileSystem implements XfsFileIoEnv {
         if (offset % bs !== 0 || len % bs !== 0) throw new KernelError("EINVAL");
         if (mode & FALLOC_FL_COLLAPSE_RANGE) {
           if (offset + len >= ip.size) throw new KernelError("EINVAL");
+          yield* this.flushUnmapRange(ip, offset, Number.MAX_SAFE_INTEGER);
           this.collapseRange(ip, offset / bs, len / bs, ip.size - len);
         } else {
           if (offset >= ip.size) throw new KernelError("EINVAL");
           if (ip.size + len > MAX_LFS_FILESIZE) throw new KernelError("EFBIG");
+          yield* this.flushUnmapRange(ip, offset, Number.MAX_SAFE_INTEGER);
           this.insertRange(ip, offset / bs, len / bs, ip.size + len);
         }
         return;
       }
+      // punch, zero and unshare change blocks under cached pages: write back and drop them
+      if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE | FALLOC_FL_UNSHARE_RANGE)) yield* this.flushUnmapRange(ip, offset, len);
       if (mode & FALLOC_FL_PUNCH_HOLE) {
         this.freeFileSpace(ip, offset, len);
         return;
@@ -593,8 +667,16 @@ export class XfsFileSystem implements XfsFileIoEnv {
       yield* this.breakLayouts(src);
       if (dst !== src) yield* this.breakLayouts(dst);
       if (src.isDax() !== dst.isDax()) throw new KernelError("EINVAL", "Don't share DAX file data with non-DAX file");
-      const count = this.remapPrep(fin, posIn, fout, posOut, len, remapFlags);
+      if (this.pageCache !== undefined) {
+        // __generic_remap_file_range_prep(): the blocks must hold what the caches hold
+        const span = (pos: number) => (len === 0 ? Number.MAX_SAFE_INTEGER : Math.min(len, Number.MAX_SAFE_INTEGER - pos));
+        yield* xfsWriteAndWaitRange(this.pageCache, src, posIn, span(posIn));
+        yield* xfsWriteAndWaitRange(this.pageCache, dst, posOut, span(posOut));
+      }
+      const count = yield* this.remapPrep(fin, posIn, fout, posOut, len, remapFlags);
       if (count === 0) return 0;
+      // xfs_reflink_remap_prep(): the destination's pages would show the old blocks
+      yield* this.flushUnmapRange(dst, posOut, count);
       const bs = this.blockSize;
       const nblocks = Math.ceil((posIn + count) / bs) - posIn / bs;
       this.trans(0, (sp) => {
@@ -615,7 +697,7 @@ export class XfsFileSystem implements XfsFileIoEnv {
   }
 
   /** `__generic_remap_file_range_prep()` with `generic_remap_checks()` and `generic_remap_check_len()`. */
-  private remapPrep(fin: XfsFile, posIn: number, fout: XfsFile, posOut: number, reqLen: number, remapFlags: number): number {
+  private *remapPrep(fin: XfsFile, posIn: number, fout: XfsFile, posOut: number, reqLen: number, remapFlags: number): Sleepable<number> {
     const src = fin.ip;
     const dst = fout.ip;
     const dedup = (remapFlags & REMAP_FILE_DEDUP) !== 0;
@@ -649,7 +731,7 @@ export class XfsFileSystem implements XfsFileIoEnv {
     if (src === dst && posOut + bcount > posIn && posOut < posIn + bcount) throw new KernelError("EINVAL");
     if (len !== count && !(remapFlags & REMAP_FILE_CAN_SHORTEN)) throw new KernelError("EINVAL");
     if (count === 0) return 0;
-    if (dedup && !this.rangesEqual(src, posIn, dst, posOut, count)) throw new KernelError("EBADE");
+    if (dedup && !(yield* this.rangesEqual(src, posIn, dst, posOut, count))) throw new KernelError("EBADE");
     // generic_remap_check_len()
     if (count % bs !== 0) {
       let newLen = count;
@@ -662,15 +744,20 @@ export class XfsFileSystem implements XfsFileIoEnv {
     return count;
   }
 
-  /** `vfs_dedupe_file_range_compare()`. */
-  private rangesEqual(a: XfsInode, pa: number, b: XfsInode, pb: number, len: number): boolean {
+  /** `vfs_dedupe_file_range_compare()`: through the page cache when the files have one. */
+  private *rangesEqual(a: XfsInode, pa: number, b: XfsInode, pb: number, len: number): Sleepable<boolean> {
     const chunk = 64 * this.blockSize;
+    const readChunk = function* (fs: XfsFileSystem, ip: XfsInode, pos: number, n: number): Sleepable<Uint8Array> {
+      const mapping = fs.pagecacheMapping(ip);
+      if (mapping !== null) return yield* filemapRead(fs.pageCache!, mapping, pos, n);
+      const out = new Uint8Array(n);
+      xfsFileReadRange(fs, ip, pos, out);
+      return out;
+    };
     for (let done = 0; done < len; done += chunk) {
       const n = Math.min(chunk, len - done);
-      const x = new Uint8Array(n);
-      const y = new Uint8Array(n);
-      xfsFileReadRange(this, a, pa + done, x);
-      xfsFileReadRange(this, b, pb + done, y);
+      const x = yield* readChunk(this, a, pa + done, n);
+      const y = yield* readChunk(this, b, pb + done, n);
       for (let i = 0; i < n; i++) if (x[i] !== y[i]) return false;
     }
     return true;
@@ -792,7 +879,12 @@ export class XfsFileSystem implements XfsFileIoEnv {
     }
     yield* xfsIlockIoMmap(ip);
     try {
+      // the data path changes with the DAX flag: no cached page may outlive the switch
+      if (ip.mapping !== null && ip.isDax() !== ((fa.xflags & FS_XFLAG_DAX) !== 0)) {
+        yield* this.flushUnmapRange(ip, 0, Number.MAX_SAFE_INTEGER);
+      }
       this.trans(0, () => this.applyXflags(ip, fa.xflags, cowBytes), ip);
+      if (ip.mapping !== null && this.pageCache !== undefined) xfsInodeMapping(this, this.pageCache, ip, this.pagecacheStats);
     } finally {
       xfsIunlockIoMmap(ip);
     }
