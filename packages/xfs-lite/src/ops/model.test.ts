@@ -1,8 +1,9 @@
 import fc from "fast-check";
-import { isKernelError, runSync } from "@pagelab/mm-core";
+import { bootVm, isKernelError, mappingDirtyIndexes, runSync, type VmMachine } from "@pagelab/mm-core";
 import { describe, expect, it } from "vitest";
 import { xfsCheckFs } from "../check/check.js";
 import type { XfsInode } from "../inode/inode.js";
+import { xfsFileReadRange } from "./file-io.js";
 import { xfsMemFs } from "./mem-fs.js";
 import {
   FALLOC_FL_COLLAPSE_RANGE,
@@ -24,7 +25,8 @@ type Op =
   | { k: "dedupe"; f: number; g: number; sb: number; db: number; nb: number; copyFirst: boolean }
   | { k: "punch" | "zero" | "zeroExtend" | "unshare"; f: number; off: number; len: number }
   | { k: "collapse" | "insert"; f: number; b: number; nb: number }
-  | { k: "truncate"; f: number; size: number };
+  | { k: "truncate"; f: number; size: number }
+  | { k: "fsync"; f: number };
 
 const file = fc.integer({ min: 0, max: NFILES - 1 });
 const byteOff = fc.integer({ min: 0, max: MAXB * BS });
@@ -39,6 +41,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ k: fc.constantFrom("punch" as const, "zero" as const, "zeroExtend" as const, "unshare" as const), f: file, off: byteOff, len: byteLen }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constantFrom("collapse" as const, "insert" as const), f: file, b: blk, nb: nblk }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant("truncate" as const), f: file, size: fc.integer({ min: 0, max: MAXB * BS }) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("fsync" as const), f: file }) },
 );
 
 class Model {
@@ -171,6 +174,10 @@ function apply(fs: XfsFileSystem, ips: XfsInode[], m: Model, op: Op): void {
       runSync(fs.truncate(ip, op.size));
       m.resize(op.f, op.size);
       return;
+    case "fsync":
+      runSync(fs.fsync(ip));
+      if (ip.mapping !== null) expect(mappingDirtyIndexes(ip.mapping)).toEqual([]);
+      return;
   }
 }
 
@@ -185,26 +192,56 @@ function expectSame(fs: XfsFileSystem, ips: XfsInode[], m: Model): void {
   }
 }
 
+/** The blocks alone (bypassing any page cache) hold the model's bytes. */
+function expectBlocksSame(fs: XfsFileSystem, ips: XfsInode[], m: Model): void {
+  for (let f = 0; f < NFILES; f++) {
+    const got = new Uint8Array(ips[f]!.size);
+    xfsFileReadRange(fs, ips[f]!, 0, got);
+    const i = got.findIndex((x, j) => x !== m.data[f]![j]);
+    if (i >= 0) throw new Error(`file ${f} on its blocks: byte ${i} is ${got[i]}, model ${m.data[f]![i]}`);
+  }
+}
+
+function runSequence(ops: Op[], smallAgs: boolean, vm?: VmMachine): void {
+  const geo = smallAgs ? { agcount: 4, agblocks: 64 } : { agcount: 2, agblocks: 4096 };
+  const fs = xfsMemFs(vm !== undefined ? { ...geo, pageCache: vm.ctx } : geo);
+  const free0 = vm?.mem.buddy.nrFreePages();
+  const ips = Array.from({ length: NFILES }, (_, i) => runSync(fs.create(fs.root, `f${i}`)));
+  const m = new Model();
+  for (const op of ops) {
+    apply(fs, ips, m, op);
+  }
+  expectSame(fs, ips, m);
+  expect(xfsCheckFs(fs)).toEqual([]);
+  if (vm !== undefined) {
+    // writeback (CoW of shared blocks included) puts exactly the cached bytes on the blocks
+    runSync(fs.syncFs());
+    expect(fs.pagecacheStats.writeErrors).toBe(0);
+    expectBlocksSame(fs, ips, m);
+    expect(xfsCheckFs(fs)).toEqual([]);
+  }
+  fs.cancelAllCowBlocks();
+  expect(xfsCheckFs(fs)).toEqual([]);
+  expectSame(fs, ips, m);
+  // every block comes back once the files are gone, and every page-cache page
+  for (let i = 0; i < NFILES; i++) runSync(fs.unlink(fs.root, `f${i}`));
+  expect(xfsCheckFs(fs)).toEqual([]);
+  expect(fs.freeBlocks()).toBe(fs.backend.geo.agcount * (fs.backend.geo.agblocks - 4));
+  if (vm !== undefined) expect(vm.mem.buddy.nrFreePages()).toBe(free0);
+}
+
 describe("random file operations against a byte-array model", () => {
   it("keep data equal to the model and the checker clean", () => {
     fc.assert(
-      fc.property(fc.array(opArb, { minLength: 1, maxLength: 30 }), fc.boolean(), (ops, smallAgs) => {
-        const fs = xfsMemFs(smallAgs ? { agcount: 4, agblocks: 64 } : { agcount: 2, agblocks: 4096 });
-        const ips = Array.from({ length: NFILES }, (_, i) => runSync(fs.create(fs.root, `f${i}`)));
-        const m = new Model();
-        for (const op of ops) {
-          apply(fs, ips, m, op);
-        }
-        expectSame(fs, ips, m);
-        expect(xfsCheckFs(fs)).toEqual([]);
-        fs.cancelAllCowBlocks();
-        expect(xfsCheckFs(fs)).toEqual([]);
-        expectSame(fs, ips, m);
-        // every block comes back once the files are gone
-        for (let i = 0; i < NFILES; i++) runSync(fs.unlink(fs.root, `f${i}`));
-        expect(xfsCheckFs(fs)).toEqual([]);
-        expect(fs.freeBlocks()).toBe(fs.backend.geo.agcount * (fs.backend.geo.agblocks - 4));
-      }),
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 30 }), fc.boolean(), (ops, smallAgs) => runSequence(ops, smallAgs)),
+      { numRuns: 150 },
+    );
+  }, 30_000);
+
+  it("through the page cache: data equal to the model, on the blocks after sync, checker clean", () => {
+    const vm = bootVm({ dramBytes: 16 * 1024 * 1024 });
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 30 }), fc.boolean(), (ops, smallAgs) => runSequence(ops, smallAgs, vm)),
       { numRuns: 150 },
     );
   }, 30_000);
