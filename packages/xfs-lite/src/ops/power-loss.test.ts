@@ -146,6 +146,8 @@ function powerLossProperty(cached: boolean): void {
           dev.armPowerFailure(failAfter);
           try {
             for (const op of after) apply(m.fs, ips, fresh, op);
+            // write the cached pages back while the power may fail (fsync reports EIO then)
+            if (cached) runSync(m.fs.syncFs());
             dev.powerFail();
           } catch (e) {
             if (dev.hasPower || !isKernelError(e, "EIO")) throw e;
