@@ -30,6 +30,12 @@ export const PMD_SIZE = 2 * 1024 * 1024;
 export const PMD_NR = PMD_SIZE / PAGE_SIZE;
 /** `PMD_ORDER`. */
 export const PMD_ORDER = PMD_SHIFT - PAGE_SHIFT;
+export const PUD_SHIFT = 30;
+export const PUD_SIZE = 1024 * 1024 * 1024;
+/** Pages per PUD (`HPAGE_PUD_NR`). */
+export const PUD_NR = PUD_SIZE / PAGE_SIZE;
+/** `PUD_ORDER`. */
+export const PUD_ORDER = PUD_SHIFT - PAGE_SHIFT;
 
 function checkedNonNegativeInteger(n: number, what: string): number {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${what}: not a non-negative safe integer: ${n}`);

@@ -20,7 +20,7 @@ import { KERN_ERR, KERN_INFO } from "../task/dmesg.js";
 import { BUS_ADRERR, BUS_MCEERR_AR, SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGKILL, SIGSEGV, type SigInfo } from "../task/signal.js";
 import type { Task } from "../task/task.js";
 import type { Pfn } from "../types.js";
-import { PAGE_SHIFT, PAGE_SIZE, PMD_SIZE } from "../types.js";
+import { PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, PUD_SIZE } from "../types.js";
 import { handleMmFault, isMachineCheck } from "./fault.js";
 import {
   FAULT_FLAG_DEFAULT, FAULT_FLAG_TRIED, FAULT_FLAG_USER, FAULT_FLAG_WRITE, MF_ACTION_REQUIRED, VM_EXEC,
@@ -30,7 +30,10 @@ import {
 import { taskMm } from "./fork.js";
 import type { MmStruct } from "./mm.js";
 import { memoryFailure } from "./memoryFailure.js";
-import { pmdLeaf, pmdMkdirty, pmdMkyoung, ptePfn, pteMkdirty, pteMkyoung, pteUserAccessible, pteWrite } from "./pgtable.js";
+import {
+  pmdLeaf, pmdMkdirty, pmdMkyoung, ptePfn, pteMkdirty, pteMkyoung, pteUserAccessible, pteWrite, pudLeaf, pudMkdirty,
+  pudMkyoung, pudPfn,
+} from "./pgtable.js";
 import type { VmAreaStruct } from "./vma.js";
 
 /** x86 page-fault error code bits. */
@@ -47,8 +50,19 @@ type Walk = { pfn: Pfn; offset: number } | { errorCode: number };
 /** The MMU: translate `addr`, setting A/D bits, or report the page-fault error code. */
 function mmuWalk(mm: MmStruct, addr: number, write: boolean): Walk {
   const pt = mm.pgtables;
-  const ph = pt.pmdOffset(addr);
   const base = X86_PF_USER | (write ? X86_PF_WRITE : 0);
+  const uh = pt.pudOffset(addr);
+  const pud = pt.pudGet(uh);
+  if (pudLeaf(pud)) {
+    if (!pteUserAccessible(pud)) return { errorCode: base };
+    if (write && !pteWrite(pud)) return { errorCode: base | X86_PF_PROT };
+    let v = pudMkyoung(pud);
+    if (write) v = pudMkdirty(v);
+    if (v !== pud) pt.pudSet(uh, v);
+    const off = addr % PUD_SIZE;
+    return { pfn: (pudPfn(pud) + Math.floor(off / PAGE_SIZE)) as Pfn, offset: off % PAGE_SIZE };
+  }
+  const ph = pt.pmdOffset(addr);
   if (ph < 0) return { errorCode: base };
   const pmd = pt.pmdGet(ph);
   if (pmdLeaf(pmd)) {

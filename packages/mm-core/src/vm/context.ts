@@ -58,6 +58,7 @@ export interface VmStats {
   tlbFlushes: number;
   ptesZapped: number;
   pmdsZapped: number;
+  pudsZapped: number;
 }
 
 export interface VmContextInit {
@@ -99,7 +100,7 @@ export class VmContext {
   readonly historicBugs = { cowReuseByMapcount: false };
   readonly stats: VmStats = {
     faults: 0, anonFaults: 0, fileFaults: 0, cowFaults: 0, wpReuses: 0, wpCopies: 0,
-    majorFaults: 0, hugeFaults: 0, tlbFlushes: 0, ptesZapped: 0, pmdsZapped: 0,
+    majorFaults: 0, hugeFaults: 0, tlbFlushes: 0, ptesZapped: 0, pmdsZapped: 0, pudsZapped: 0,
   };
   private zeroPfnValue: Pfn | null = null;
 

@@ -1,15 +1,16 @@
 /**
  * The page-fault handler: anonymous memory, file mappings through `vm_operations`,
- * copy-on-write, write-notify of shared mappings, PMD-level faults with fallback to PTEs,
- * and the non-present entries (hwpoison, device-private, migration).
+ * copy-on-write, write-notify of shared mappings, PUD- and PMD-level faults with fallback
+ * to the level below, and the non-present entries (hwpoison, device-private, migration).
  *
  * @see mm/memory.c handle_mm_fault(), __handle_mm_fault(), handle_pte_fault(),
  *      do_anonymous_page(), do_fault(), do_read_fault(), do_cow_fault(),
  *      do_shared_fault(), __do_fault(), finish_fault(), set_pte_range(),
  *      do_page_mkwrite(), fault_dirty_shared_page(), do_wp_page(), wp_page_reuse(),
  *      wp_page_copy(), wp_pfn_shared(), wp_page_shared(), wp_can_reuse_anon_folio(),
- *      finish_mkwrite_fault(), create_huge_pmd(), wp_huge_pmd(), do_swap_page();
- *      mm/huge_memory.c thp_vma_allowable_order(), thp_vma_suitable_order()
+ *      finish_mkwrite_fault(), create_huge_pmd(), wp_huge_pmd(), create_huge_pud(),
+ *      wp_huge_pud(), do_swap_page(); mm/huge_memory.c thp_vma_allowable_order(),
+ *      thp_vma_suitable_order(), huge_pud_set_accessed(), __split_huge_pud()
  *
  * The caller holds mmap_lock for reading. Between two switch points everything runs
  * atomically, so the page-table lock is implicit; entries are re-checked after every
@@ -21,7 +22,7 @@ import { KernelBug } from "../errno.js";
 import { PG_anon_exclusive, PG_hwpoison, PG_locked, PG_lru, PG_swapbacked, PG_uptodate } from "../page/flags.js";
 import type { Sleepable } from "../sched/sleepable.js";
 import type { Pfn, VirtAddr } from "../types.js";
-import { PAGE_SIZE, PMD_NR, PMD_ORDER, PMD_SIZE } from "../types.js";
+import { PAGE_SIZE, PMD_NR, PMD_ORDER, PMD_SIZE, PUD_NR, PUD_ORDER, PUD_SIZE } from "../types.js";
 import type { AddressSpace } from "./addressSpace.js";
 import { anonVmaPrepare } from "./anonVma.js";
 import type { VmContext } from "./context.js";
@@ -30,7 +31,8 @@ import { mappingEvictFolio } from "./filemap.js";
 import {
   FAULT_FLAG_MKWRITE, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, VM_FAULT_DONE_COW, VM_FAULT_ERROR,
   VM_FAULT_FALLBACK, VM_FAULT_HWPOISON, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_RETRY,
-  VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_MAYSHARE, VM_MAYWRITE, VM_NOHUGEPAGE, VM_HUGEPAGE, VM_SHARED, VM_WRITE,
+  VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_MAYSHARE, VM_MAYWRITE, VM_MIXEDMAP, VM_NOHUGEPAGE, VM_HUGEPAGE, VM_PFNMAP,
+  VM_SHARED, VM_WRITE,
 } from "./flags.js";
 import {
   MMU_NOTIFIER_RANGE_BLOCKABLE, MMU_NOTIFY_CLEAR, mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart,
@@ -40,7 +42,7 @@ import { lockPage, trylockPage, unlockPage, waitOnPageLocked } from "../page/pag
 import {
   SWP_DEVICE_READ, SWP_DEVICE_WRITE, SWP_MIGRATION_READ, SWP_MIGRATION_WRITE, isHwpoisonEntry, isSwapPte, pfnPte, pmdLeaf, pmdMkdirty, pmdMkyoung,
   pmdWrite, ptePfn, ptePresent, pteMkdirty, pteMkspecial, pteMkwrite, pteMkyoung, pteNone, pteWrite,
-  swpOffset, swpType, type PteVal, _PAGE_RW,
+  swpOffset, swpType, type PteVal, _PAGE_RW, pudLeaf, pudMkdirty, pudMkyoung, pudNone, pudWrite,
 } from "./pgtable.js";
 import { folioAddFileRmapPte, folioAddNewAnonRmap, folioMoveAnonRmap, folioRemoveRmapPte, vmNormalPage } from "./rmap.js";
 import { flushTlbPage } from "./tlb.js";
@@ -71,10 +73,12 @@ export function newVmFault(vma: VmAreaStruct, address: number, flags: number): V
     realAddress: address as VirtAddr,
     flags,
     pgoff: vma.linearPageIndex(page),
+    pud: -1,
     pmd: -1,
     pte: -1,
     origPte: 0,
     origPmd: 0,
+    origPud: 0,
     cowPage: null,
     page: null,
   };
@@ -109,9 +113,29 @@ export function* handleMmFault(vma: VmAreaStruct, address: number, flags: number
 export function* handleMmFaultVmf(vmf: VmFault): Sleepable<number> {
   const vma = vmf.vma;
   const pt = vma.vmMm.pgtables;
+  vmf.pud = pt.pudOffset(vmf.address);
+  const pud = pt.pudGet(vmf.pud);
+  if (pudNone(pud) && thpVmaAllowable(vma, vmf.address, PUD_ORDER)) {
+    const ret = yield* createHugePud(vmf);
+    if (!(ret & VM_FAULT_FALLBACK)) return ret;
+  } else if (pudLeaf(pud)) {
+    vmf.origPud = pud;
+    if (vmf.flags & FAULT_FLAG_WRITE && !pudWrite(pud)) {
+      const ret = yield* wpHugePud(vmf);
+      if (!(ret & VM_FAULT_FALLBACK)) return ret;
+    } else {
+      // huge_pud_set_accessed()
+      let v = pudMkyoung(pud);
+      if (vmf.flags & FAULT_FLAG_WRITE) v = pudMkdirty(v);
+      if (pt.pudGet(vmf.pud) === pud) pt.pudSet(vmf.pud, v);
+      return 0;
+    }
+  }
   vmf.pmd = pt.pmdOffset(vmf.address, true);
+  // A PUD leaf installed while the PUD fault slept: the access is resolved.
+  if (vmf.pmd < 0) return 0;
   const pmd = pt.pmdGet(vmf.pmd);
-  if (pteNone(pmd) && thpVmaAllowable(vma, vmf.address)) {
+  if (pteNone(pmd) && thpVmaAllowable(vma, vmf.address, PMD_ORDER)) {
     const ret = yield* createHugePmd(vmf);
     if (!(ret & VM_FAULT_FALLBACK)) return ret;
   } else if (pmdLeaf(pmd)) {
@@ -129,13 +153,51 @@ export function* handleMmFaultVmf(vmf: VmFault): Sleepable<number> {
   return yield* handlePteFault(vmf);
 }
 
-/** `thp_vma_allowable_order(PMD_ORDER)` + `thp_vma_suitable_order()` for a fault. */
-function thpVmaAllowable(vma: VmAreaStruct, address: number): boolean {
+/**
+ * `thp_vma_allowable_order()` + `thp_vma_suitable_order()` for a fault of `order`. PUD
+ * order is only for `vma_is_special_huge()` mappings (DAX, or a file mapped PFNMAP or
+ * MIXEDMAP); there are no anonymous or page-cache PUDs.
+ */
+function thpVmaAllowable(vma: VmAreaStruct, address: number, order: number): boolean {
   if (!vma.vmOps?.hugeFault || vma.vmFlags & VM_NOHUGEPAGE) return false;
-  if (!(vma.mapping?.isDax || vma.vmFlags & VM_HUGEPAGE)) return false;
-  const haddr = Math.floor(address / PMD_SIZE) * PMD_SIZE;
-  if ((vma.vmStart / PAGE_SIZE - vma.vmPgoff) % PMD_NR !== 0) return false;
-  return haddr >= vma.vmStart && haddr + PMD_SIZE <= vma.vmEnd;
+  if (order === PUD_ORDER) {
+    if (!(vma.mapping?.isDax || (vma.mapping && vma.vmFlags & (VM_PFNMAP | VM_MIXEDMAP)))) return false;
+  } else if (!(vma.mapping?.isDax || vma.vmFlags & VM_HUGEPAGE)) return false;
+  const size = order === PUD_ORDER ? PUD_SIZE : PMD_SIZE;
+  const nr = order === PUD_ORDER ? PUD_NR : PMD_NR;
+  const haddr = Math.floor(address / size) * size;
+  if ((vma.vmStart / PAGE_SIZE - vma.vmPgoff) % nr !== 0) return false;
+  return haddr >= vma.vmStart && haddr + size <= vma.vmEnd;
+}
+
+/** `create_huge_pud()`: no anonymous PUDs; the mapping's owner decides. */
+function* createHugePud(vmf: VmFault): Sleepable<number> {
+  const vma = vmf.vma;
+  if (vmaIsAnonymous(vma) || !vma.vmOps?.hugeFault) return VM_FAULT_FALLBACK;
+  vma.vmMm.ctx.stats.hugeFaults++;
+  return yield* vma.vmOps.hugeFault(vmf, PUD_ORDER);
+}
+
+/**
+ * `wp_huge_pud()`: a shared mapping asks its owner; otherwise `__split_huge_pud()`, which
+ * for a devmap or special PUD just clears it (with a flush), and the fault goes on at the
+ * PMD level.
+ */
+function* wpHugePud(vmf: VmFault): Sleepable<number> {
+  const vma = vmf.vma;
+  if (!vmaIsAnonymous(vma) && vma.vmFlags & (VM_SHARED | VM_MAYSHARE) && vma.vmOps?.hugeFault) {
+    vma.vmMm.ctx.stats.hugeFaults++;
+    const ret = yield* vma.vmOps.hugeFault(vmf, PUD_ORDER);
+    if (!(ret & VM_FAULT_FALLBACK)) return ret;
+  }
+  splitHugePud(vma, vmf.address);
+  return VM_FAULT_FALLBACK;
+}
+
+/** `__split_huge_pud()`: a PUD leaf covering `address` is zapped whole. */
+export function splitHugePud(vma: VmAreaStruct, address: number): void {
+  const haddr = Math.floor(address / PUD_SIZE) * PUD_SIZE;
+  if (pudLeaf(vma.vmMm.pgtables.pudAt(haddr))) zapPageRangeSingle(vma, haddr, PUD_SIZE);
 }
 
 /** `create_huge_pmd()`. */

@@ -5,10 +5,12 @@
  *
  * @see kernel/fork.c dup_mmap(), copy_process(), mmput(), exit_mm();
  *      mm/memory.c copy_page_range(), vma_needs_copy(), copy_present_pte(),
- *      copy_present_page(), copy_nonpresent_pte(); mm/huge_memory.c copy_huge_pmd()
+ *      copy_present_page(), copy_nonpresent_pte(); mm/huge_memory.c copy_huge_pmd(),
+ *      copy_huge_pud()
  *
  * Following the kernel, VMAs without an anon_vma that are not PFNMAP/MIXEDMAP are not
- * copied at all (the child refaults them), and file PMD leaves are skipped. A possibly
+ * copied at all (the child refaults them), file PMD leaves are skipped, and PUD leaves
+ * (device-dax) are copied, write-protected first in a CoW mapping. A possibly
  * DMA-pinned exclusive anonymous page (refcount ≥ GUP_PIN_COUNTING_BIAS while the parent
  * mm has MMF_HAS_PINNED) is copied for the child at once, as 5.19+ does. Simplified: one
  * thread per process.
@@ -29,7 +31,7 @@ import {
 } from "./mmuNotifier.js";
 import {
   SWP_DEVICE_READ, SWP_DEVICE_WRITE, isSwapPte, mkSwapEntry, pfnPte, ptePresent, pteMkclean, pteMkdirty,
-  pteMkold, pteMkwrite, pteWrite, pteWrprotect, swpOffset, swpType,
+  pteMkold, pteMkwrite, pteWrite, pteWrprotect, swpOffset, swpType, pudMkold, pudWrite, pudWrprotect,
 } from "./pgtable.js";
 import { folioAddFileRmapPte, folioAddNewAnonRmap, folioTryDupAnonRmapPte, vmNormalPage } from "./rmap.js";
 import { flushTlbMm } from "./tlb.js";
@@ -57,6 +59,15 @@ export function copyPageRange(dst: VmAreaStruct, src: VmAreaStruct): void {
   const dpt = dstMm.pgtables;
   const hasPinned = srcMm.testFlag(MMF_HAS_PINNED);
   spt.walk(src.vmStart, src.vmEnd, {
+    // copy_huge_pud(): no anonymous PUDs exist, so the leaf is shared as it is.
+    pud(h, addr, v) {
+      let pud = v;
+      if (cow && pudWrite(pud)) {
+        pud = pudWrprotect(pud);
+        spt.pudSet(h, pud);
+      }
+      dpt.pudSet(dpt.pudOffset(addr), pudMkold(pud));
+    },
     // copy_huge_pmd(): file and special PMD leaves are refilled by faults in the child.
     pmd() {},
     pte(h, addr, v) {

@@ -14,11 +14,13 @@ export {
   MF_SW_SIMULATED, MF_NO_RETRY, MF_MEM_PRE_REMOVE,
 } from "./flags.js";
 export {
-  PageTables, PTRS_PER_PTE, PTRS_PER_PMD, _PAGE_PRESENT, _PAGE_RW, _PAGE_USER, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PSE,
+  PageTables, PTRS_PER_PTE, PTRS_PER_PMD, PTRS_PER_PUD, _PAGE_PRESENT, _PAGE_RW, _PAGE_USER, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PSE,
   _PAGE_PROTNONE, _PAGE_SPECIAL, _PAGE_DEVMAP, _PAGE_SWP, pteNone, ptePresent, pteUserAccessible, pteWrite, pteDirty,
   pteYoung, pteSpecial, pteDevmap, ptePfn, pteBits, pteMkwrite, pteWrprotect, pteMkdirty, pteMkclean, pteMkyoung,
   pteMkold, pteMkspecial, pteMkdevmap, pfnPte, pteModify, pmdNone, pmdPresent, pmdLeaf, pmdWrite, pmdDirty, pmdYoung,
   pmdDevmap, pmdPfn, pmdMkwrite, pmdWrprotect, pmdMkdirty, pmdMkclean, pmdMkyoung, pmdMkdevmap, pmdMkhuge, pfnPmd,
+  pudNone, pudPresent, pudLeaf, pudWrite, pudDirty, pudYoung, pudDevmap, pudPfn, pudMkwrite, pudWrprotect, pudMkdirty,
+  pudMkclean, pudMkyoung, pudMkold, pudMkdevmap, pudMkspecial, pudMkhuge, pfnPud,
   SWP_HWPOISON, SWP_DEVICE_READ, SWP_DEVICE_WRITE, SWP_MIGRATION_READ, SWP_MIGRATION_WRITE, mkSwapEntry, isSwapPte,
   swpType, swpOffset, makeHwpoisonEntry, isHwpoisonEntry,
 } from "./pgtable.js";
@@ -55,7 +57,7 @@ export {
   folioAddFileRmapPte, folioRemoveRmapPte, folioMoveAnonRmap, folioAnonVma, rmapWalk, pageVmaMapped,
   pageMappedInVma, tryToUnmap, folioMkclean, folioReferenced, rmapMappings,
 } from "./rmap.js";
-export type { RmapHit } from "./rmap.js";
+export type { RmapHit, PvmwHit } from "./rmap.js";
 export {
   filemapDirtyFolio, folioMarkDirty, folioClearDirtyForIo, folioStartWriteback, folioEndWriteback,
   tagPagesForWriteback,
@@ -80,7 +82,7 @@ export { mmPopulate } from "./populate.js";
 export { handleMmFault, handleMmFaultVmf, newVmFault, finishFault, rssCounter, isMachineCheck } from "./fault.js";
 export {
   PFN_SG_CHAIN, PFN_SG_LAST, PFN_DEV, PFN_MAP, PFN_SPECIAL, pfnToPfnT, pfnTDevmap, vmfInsertPfnProt, vmfInsertPfn,
-  vmfInsertMixed, vmfInsertMixedMkwrite, vmfInsertPfnPmd, vmfIsWrite,
+  vmfInsertMixed, vmfInsertMixedMkwrite, vmfInsertPfnPmd, vmfInsertPfnPud, vmfIsWrite,
 } from "./insertPfn.js";
 export type { PfnT } from "./insertPfn.js";
 export { copyPageRange, dupMmap, mmput, createProcess, forkProcess, taskMm } from "./fork.js";

@@ -4,18 +4,22 @@
  *
  * @see mm/memory.c vmf_insert_pfn(), vmf_insert_pfn_prot(), vmf_insert_mixed(),
  *      vmf_insert_mixed_mkwrite(), insert_pfn(), __vm_insert_mixed();
- *      mm/huge_memory.c vmf_insert_pfn_pmd(), insert_pfn_pmd(); include/linux/pfn_t.h
+ *      mm/huge_memory.c vmf_insert_pfn_pmd(), insert_pfn_pmd(), vmf_insert_pfn_pud(),
+ *      insert_pfn_pud(); include/linux/pfn_t.h
  *
  * 6.12 semantics: a `pfn_t` with PFN_DEV|PFN_MAP becomes a devmap entry (pte_devmap), as
- * fsdax and device-dax insert them; anything else becomes pte_special.
+ * fsdax and device-dax insert them; anything else becomes pte_special. PUD leaves are
+ * inserted only by device-dax (the kernel BUGs on a non-devmap pfn there).
  */
 import { KernelBug } from "../errno.js";
 import type { Pfn } from "../types.js";
-import { PMD_SIZE } from "../types.js";
+import { PMD_SIZE, PUD_SIZE } from "../types.js";
+import { isCowMapping } from "./vma.js";
 import { FAULT_FLAG_WRITE, VM_FAULT_FALLBACK, VM_FAULT_NOPAGE, VM_FAULT_SIGBUS, VM_MIXEDMAP, VM_PFNMAP, VM_WRITE } from "./flags.js";
 import {
   pfnPmd, pfnPte, pmdMkdevmap, pmdMkdirty, pmdMkwrite, pmdMkyoung, pmdPfn, pmdPresent, pmdLeaf, pteMkdevmap,
-  pteMkdirty, pteMkspecial, pteMkwrite, pteMkyoung, pteNone, ptePfn, type PteVal,
+  pteMkdirty, pteMkspecial, pteMkwrite, pteMkyoung, pteNone, ptePfn, type PteVal, pfnPud, pudMkdevmap, pudMkdirty,
+  pudMkwrite, pudMkyoung, pudNone, pudPfn, pudLeaf, ptePresent,
 } from "./pgtable.js";
 import type { VmAreaStruct, VmFault } from "./vma.js";
 
@@ -104,6 +108,7 @@ export function vmfInsertPfnPmd(vmf: VmFault, p: PfnT, write: boolean): number {
   if (addr < vma.vmStart || addr + PMD_SIZE > vma.vmEnd) return VM_FAULT_SIGBUS;
   const pt = vma.vmMm.pgtables;
   const h = pt.pmdOffset(addr, true);
+  if (h < 0) return VM_FAULT_FALLBACK; // a PUD leaf maps the whole gigabyte
   const old = pt.pmdGet(h);
   if (pmdPresent(old) && !pmdLeaf(old)) return VM_FAULT_FALLBACK;
   if (pmdLeaf(old)) {
@@ -122,6 +127,45 @@ export function vmfInsertPfnPmd(vmf: VmFault, p: PfnT, write: boolean): number {
     if (vma.vmFlags & VM_WRITE) entry = pmdMkwrite(entry);
   }
   pt.pmdSet(h, entry);
+  return VM_FAULT_NOPAGE;
+}
+
+/**
+ * `vmf_insert_pfn_pud()`: map 1 GiB of device memory at the fault's PUD. A PUD that is
+ * not none is left alone, except that a write fault on the same pfn makes it young,
+ * dirty and (if the VMA allows) writable.
+ */
+export function vmfInsertPfnPud(vmf: VmFault, p: PfnT, write: boolean): number {
+  const vma = vmf.vma;
+  if (!(vma.vmFlags & (VM_PFNMAP | VM_MIXEDMAP))) throw new KernelBug("vmf_insert_pfn_pud: vma is neither PFNMAP nor MIXEDMAP");
+  if ((vma.vmFlags & (VM_PFNMAP | VM_MIXEDMAP)) === (VM_PFNMAP | VM_MIXEDMAP))
+    throw new KernelBug("vmf_insert_pfn_pud: vma is both PFNMAP and MIXEDMAP");
+  if (vma.vmFlags & VM_PFNMAP && isCowMapping(vma.vmFlags)) throw new KernelBug("vmf_insert_pfn_pud: CoW PFNMAP vma");
+  if (!pfnTDevmap(p)) throw new KernelBug("vmf_insert_pfn_pud: pfn is not devmap");
+  const addr = Math.floor(vmf.address / PUD_SIZE) * PUD_SIZE;
+  if (addr < vma.vmStart || addr >= vma.vmEnd) return VM_FAULT_SIGBUS;
+  const pt = vma.vmMm.pgtables;
+  const h = pt.pudOffset(addr);
+  vmf.pud = h;
+  const old = pt.pudGet(h);
+  if (ptePresent(old) && !pudLeaf(old)) return VM_FAULT_FALLBACK;
+  if (!pudNone(old)) {
+    if (!write) return VM_FAULT_NOPAGE;
+    if (pudPfn(old) !== p.pfn) {
+      vma.vmMm.ctx.dmesg.warnOnOnce(true, "mm/huge_memory.c insert_pfn_pud");
+      return VM_FAULT_NOPAGE;
+    }
+    let v = pudMkdirty(pudMkyoung(old));
+    if (vma.vmFlags & VM_WRITE) v = pudMkwrite(v);
+    pt.pudSet(h, v);
+    return VM_FAULT_NOPAGE;
+  }
+  let entry = pudMkdevmap(pfnPud(p.pfn, vma.vmPageProt));
+  if (write) {
+    entry = pudMkyoung(pudMkdirty(entry));
+    if (vma.vmFlags & VM_WRITE) entry = pudMkwrite(entry);
+  }
+  pt.pudSet(h, entry);
   return VM_FAULT_NOPAGE;
 }
 

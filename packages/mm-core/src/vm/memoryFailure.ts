@@ -28,14 +28,16 @@ import { BUS_MCEERR_AO, BUS_MCEERR_AR, SIGBUS, SIGKILL } from "../task/signal.js
 import { KERN_ERR, KERN_INFO } from "../task/dmesg.js";
 import type { Task } from "../task/task.js";
 import type { Pfn } from "../types.js";
-import { PAGE_SHIFT, PAGE_SIZE, PMD_SHIFT } from "../types.js";
+import { PAGE_SHIFT, PAGE_SIZE, PMD_SHIFT, PUD_NR, PUD_SHIFT } from "../types.js";
 import { type AddressSpace, mappingSetError } from "./addressSpace.js";
 import type { VmContext } from "./context.js";
 import { mappingEvictFolio } from "./filemap.js";
 import { MF_ACTION_REQUIRED, MF_COUNT_INCREASED, MF_MUST_KILL } from "./flags.js";
 import type { MmStruct } from "./mm.js";
 import { lockPage, unlockPage } from "../page/pagelock.js";
-import { isHwpoisonEntry, pmdDevmap, pmdLeaf, ptePfn, ptePresent, pteDevmap, swpOffset } from "./pgtable.js";
+import {
+  isHwpoisonEntry, pmdDevmap, pmdLeaf, ptePfn, ptePresent, pteDevmap, pudDevmap, pudLeaf, swpOffset,
+} from "./pgtable.js";
 import { TTU_HWPOISON, TTU_IGNORE_MLOCK, TTU_SYNC, folioAnonVma, folioMkclean, pageMappedInVma, tryToUnmap } from "./rmap.js";
 import type { VmAreaStruct } from "./vma.js";
 import { unmapMappingRange } from "./zap.js";
@@ -95,7 +97,7 @@ export interface ToKill {
   readonly task: Task;
   /** User address of the page in that task, or -EFAULT. */
   readonly addr: number;
-  /** log2 of the mapping size (12 for a PTE, 21 for a PMD); 0 = not mapped. */
+  /** log2 of the mapping size (12 for a PTE, 21 for a PMD, 30 for a PUD); 0 = not mapped. */
   readonly sizeShift: number;
 }
 
@@ -110,6 +112,8 @@ export function taskEarlyKill(ctx: VmContext, tsk: Task, forceEarly: boolean): T
 /** `dev_pagemap_mapping_shift()`: how the device page is mapped at `addr` (0 = not). */
 export function devPagemapMappingShift(vma: VmAreaStruct, addr: number): number {
   const pt = vma.vmMm.pgtables;
+  const pud = pt.pudAt(addr);
+  if (pudLeaf(pud)) return pudDevmap(pud) ? PUD_SHIFT : 0;
   const pmd = pt.pmdAt(addr);
   if (!ptePresent(pmd)) return 0;
   if (pmdLeaf(pmd)) return pmdDevmap(pmd) ? PMD_SHIFT : 0;
@@ -333,6 +337,12 @@ function killAccessingProcess(ctx: VmContext, task: Task, pfn: Pfn, flags: numbe
   let shift = PAGE_SHIFT;
   for (const vma of mm.vmas.all()) {
     mm.pgtables.walk(vma.vmStart, vma.vmEnd, {
+      pud(_h, addr, v) {
+        if (found < 0 && pfn >= ptePfn(v) && pfn < ptePfn(v) + PUD_NR) {
+          found = addr + (pfn - ptePfn(v)) * PAGE_SIZE;
+          shift = PUD_SHIFT;
+        }
+      },
       pmd(_h, addr, v) {
         if (found < 0 && pmdLeaf(v) && pfn >= ptePfn(v) && pfn < ptePfn(v) + 512) {
           found = addr + (pfn - ptePfn(v)) * PAGE_SIZE;

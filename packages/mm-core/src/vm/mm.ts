@@ -34,6 +34,8 @@ export interface MmCountersVm {
   ptesUnmapped: number;
   /** PMD leaves cleared. */
   pmdsUnmapped: number;
+  /** PUD leaves cleared. */
+  pudsUnmapped: number;
   faults: number;
 }
 
@@ -49,7 +51,7 @@ export class MmStruct implements TaskMm {
   readonly pgtables = new PageTables();
   readonly notifiers = new MmuNotifierSubscriptions(this);
   readonly rss: MmRss = { file: 0, anon: 0, swapents: 0, shmem: 0 };
-  readonly counters: MmCountersVm = { tlbFlushes: 0, tlbFlushedPages: 0, ptesUnmapped: 0, pmdsUnmapped: 0, faults: 0 };
+  readonly counters: MmCountersVm = { tlbFlushes: 0, tlbFlushedPages: 0, ptesUnmapped: 0, pmdsUnmapped: 0, pudsUnmapped: 0, faults: 0 };
   /** `mm_users`: tasks using it. */
   users = 1;
   /** `mm->flags` (MMF_* bits). */

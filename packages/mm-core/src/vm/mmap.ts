@@ -7,7 +7,7 @@
  *      do_vmi_align_munmap(), vma_expand(); mm/mprotect.c do_mprotect_pkey(),
  *      mprotect_fixup(), change_protection(), can_change_pte_writable(); mm/mremap.c
  *      do_mremap(), vma_to_resize(), move_vma(), move_page_tables(), mremap_to();
- *      mm/huge_memory.c __thp_get_unmapped_area()
+ *      mm/huge_memory.c __thp_get_unmapped_area(), change_huge_pud(), __split_huge_pud()
  *
  * The functions named `do*` expect the caller to hold mmap_lock for writing; the `vm*`
  * and `sys*` wrappers take it. Simplified: no VMA merging (adjacent compatible VMAs stay
@@ -15,7 +15,7 @@
  */
 import { KernelError } from "../errno.js";
 import type { Sleepable } from "../sched/sleepable.js";
-import { PAGE_SIZE, PMD_SIZE } from "../types.js";
+import { PAGE_SIZE, PMD_SIZE, PUD_SIZE } from "../types.js";
 import { iMmapUpdate } from "./addressSpace.js";
 import { anonVmaClone, anonVmaUpdate, unlinkAnonVmas } from "./anonVma.js";
 import { MMAP_MIN_ADDR } from "./context.js";
@@ -32,7 +32,7 @@ import {
 } from "./mmuNotifier.js";
 import {
   SWP_DEVICE_READ, SWP_DEVICE_WRITE, SWP_MIGRATION_READ, SWP_MIGRATION_WRITE, isSwapPte, mkSwapEntry, pmdLeaf,
-  pmdWrprotect, ptePresent, pteDirty, pteMkwrite, pteModify, pteWrite, swpOffset, swpType,
+  pmdWrprotect, ptePresent, pteDirty, pteMkwrite, pteModify, pteWrite, swpOffset, swpType, pudLeaf,
 } from "./pgtable.js";
 import { PG_anon_exclusive } from "../page/flags.js";
 import { vmNormalPage } from "./rmap.js";
@@ -249,8 +249,15 @@ export function splitVma(vma: VmAreaStruct, addr: number, newBelow: boolean): Vm
   return nv;
 }
 
-/** A PMD leaf straddling `addr` cannot survive a split: zap it (`split_huge_pmd` of a special PMD). */
+/**
+ * A PUD or PMD leaf straddling `addr` cannot survive a split: zap it (`__split_huge_pud`,
+ * `split_huge_pmd` of a devmap or special leaf).
+ */
 function splitHugePmdAt(vma: VmAreaStruct, addr: number): void {
+  if (addr % PUD_SIZE !== 0 && pudLeaf(vma.vmMm.pgtables.pudAt(addr))) {
+    zapPageRangeSingle(vma, Math.floor(addr / PUD_SIZE) * PUD_SIZE, PUD_SIZE);
+    return;
+  }
   if (addr % PMD_SIZE === 0) return;
   if (pmdLeaf(vma.vmMm.pgtables.pmdAt(addr))) {
     const base = Math.floor(addr / PMD_SIZE) * PMD_SIZE;
@@ -296,7 +303,21 @@ function changeProtection(vma: VmAreaStruct, start: number, end: number): void {
   const range = mmuNotifierRangeInit(MMU_NOTIFY_PROTECTION_VMA, MMU_NOTIFIER_RANGE_BLOCKABLE, mm, start, end, vma);
   const tlb = new MmuGather(mm);
   mmuNotifierInvalidateRangeStart(range);
+  const pudSplits: number[] = [];
   pt.walk(start, end, {
+    // change_pud_range(): a PUD leaf the range covers whole takes the new protection
+    // (change_huge_pud, write bit not re-derived); a partly covered one is split (zapped).
+    pud(h, addr, v) {
+      if (addr < start || addr + PUD_SIZE > end) {
+        pudSplits.push(addr);
+        return;
+      }
+      const nv = pteModify(v, vma.vmPageProt);
+      if (nv !== v) {
+        pt.pudSet(h, nv);
+        tlb.removeTlbEntry(addr, PUD_SIZE);
+      }
+    },
     pmd(h, addr, v) {
       if (!pmdLeaf(v)) return;
       const nv = pteModify(v, vma.vmPageProt);
@@ -332,6 +353,7 @@ function changeProtection(vma: VmAreaStruct, start: number, end: number): void {
   });
   mmuNotifierInvalidateRangeEnd(range);
   tlb.finish();
+  for (const addr of pudSplits) zapPageRangeSingle(vma, addr, PUD_SIZE);
 }
 
 /** `do_mprotect_pkey()`. Caller holds mmap_lock for write. */
@@ -388,7 +410,18 @@ function movePageTables(vma: VmAreaStruct, oldAddr: number, newVma: VmAreaStruct
   mmuNotifierInvalidateRangeStart(range);
   const moves: [number, number][] = [];
   const pmdMoves: [number, number][] = [];
+  const pudMoves: [number, number][] = [];
   pt.walk(oldAddr, oldAddr + len, {
+    // move_huge_pud() when the whole leaf moves to a PUD-aligned place; else split (zap).
+    pud(h, addr) {
+      const dst = newAddr + (addr - oldAddr);
+      const fits = addr >= oldAddr && addr + PUD_SIZE <= oldAddr + len && dst % PUD_SIZE === 0;
+      if (fits && pt.pudAt(dst) === 0) pudMoves.push([h, dst]);
+      else {
+        pt.pudSet(h, 0);
+        tlb.removeTlbEntry(addr, PUD_SIZE);
+      }
+    },
     pmd(h, addr, v) {
       const dst = newAddr + (addr - oldAddr);
       if (pmdLeaf(v) && addr >= oldAddr && addr + PMD_SIZE <= oldAddr + len && dst % PMD_SIZE === 0) pmdMoves.push([h, dst]);
@@ -401,6 +434,12 @@ function movePageTables(vma: VmAreaStruct, oldAddr: number, newVma: VmAreaStruct
       moves.push([h, newAddr + (addr - oldAddr)]);
     },
   });
+  for (const [h, dst] of pudMoves) {
+    const v = pt.pudGet(h);
+    pt.pudSet(h, 0);
+    tlb.removeTlbEntry(h * PUD_SIZE, PUD_SIZE);
+    pt.pudSet(pt.pudOffset(dst), v);
+  }
   for (const [h, dst] of pmdMoves) {
     const v = pt.pmdGet(h);
     pt.pmdSet(h, 0);

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { PAGE_SIZE, PMD_SIZE, pfn } from "../types.js";
+import { PAGE_SIZE, PMD_SIZE, PUD_SIZE, pfn } from "../types.js";
 import {
   PageTables, _PAGE_PRESENT, _PAGE_RW, _PAGE_USER, isHwpoisonEntry, makeHwpoisonEntry, pfnPmd, pfnPte, pmdLeaf,
   ptePfn, ptePresent, pteDirty, pteMkdevmap, pteMkdirty, pteDevmap, pteSpecial, pteUserAccessible, pteWrite,
-  pteWrprotect, swpOffset, pteModify, _PAGE_PROTNONE,
+  pteWrprotect, swpOffset, pteModify, _PAGE_PROTNONE, pfnPud, pudDevmap, pudDirty, pudLeaf, pudMkdevmap, pudMkdirty,
+  pudPfn, pudWrite,
 } from "./pgtable.js";
 
 const RW = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER;
@@ -75,6 +76,57 @@ describe("PageTables", () => {
     expect(pt.stats.pteTables).toBe(1);
     expect(pt.pteOffset(base)).toBe(-1);
     expect(ptePfn(pt.pteAt(base + 512 * PAGE_SIZE))).toBe(612);
-    expect(pt.countMapped()).toEqual({ ptes: 1, pmds: 0 });
+    expect(pt.countMapped()).toEqual({ ptes: 1, pmds: 0, puds: 0 });
+  });
+});
+
+describe("PUD level", () => {
+  const GIB = PUD_SIZE;
+
+  it("holds a 1 GiB devmap leaf that hides the PMD and PTE levels beneath it", () => {
+    const pt = new PageTables();
+    const addr = 3 * GIB;
+    const h = pt.pudOffset(addr + 5 * PMD_SIZE);
+    expect(pt.pudGet(h)).toBe(0);
+    const leaf = pudMkdevmap(pudMkdirty(pfnPud(pfn(0x40000), RW)));
+    pt.pudSet(h, leaf);
+    const v = pt.pudAt(addr + GIB - 1);
+    expect(pudLeaf(v) && pudDevmap(v) && pudDirty(v) && pudWrite(v)).toBe(true);
+    expect(pudPfn(v)).toBe(0x40000);
+    expect(pmdLeaf(v)).toBe(true);
+    expect(pt.pmdOffset(addr + PMD_SIZE)).toBe(-1);
+    expect(pt.pmdOffset(addr + PMD_SIZE, true)).toBe(-1);
+    expect(pt.pteAlloc(addr + PAGE_SIZE)).toBe(-1);
+    expect(pt.pteAt(addr)).toBe(0);
+    expect(pt.pudAt(addr + GIB)).toBe(0);
+    expect(pt.stats).toMatchObject({ pudLeaves: 1, pmdTables: 0 });
+    expect(pt.countMapped()).toEqual({ ptes: 0, pmds: 0, puds: 1 });
+  });
+
+  it("names the PMD table when the gigabyte is mapped by smaller pages, and refuses a leaf over it", () => {
+    const pt = new PageTables();
+    pt.pteSet(pt.pteAlloc(GIB + PAGE_SIZE), pfnPte(pfn(1), RW));
+    const pud = pt.pudAt(GIB);
+    expect(ptePresent(pud) && !pudLeaf(pud)).toBe(true);
+    expect(() => pt.pudSet(pt.pudOffset(GIB), pfnPud(pfn(0x40000), RW))).toThrow(/PMD table/);
+    expect(() => pt.pudSet(pt.pudOffset(0), pfnPte(pfn(1), RW))).toThrow(/only leaves/);
+  });
+
+  it("walks a PUD leaf once at its aligned address, even for a range inside it, and zaps it", () => {
+    const pt = new PageTables();
+    const h = pt.pudOffset(2 * GIB);
+    pt.pudSet(h, pfnPud(pfn(0x80000), RW));
+    pt.pteSet(pt.pteAlloc(GIB - PAGE_SIZE), pfnPte(pfn(3), RW));
+    const seen: [string, number][] = [];
+    pt.walk(GIB - PAGE_SIZE, 2 * GIB + 3 * PMD_SIZE, {
+      pud: (_h, a) => void seen.push(["pud", a]),
+      pmd: (_h, a) => void seen.push(["pmd", a]),
+      pte: (_h, a) => void seen.push(["pte", a]),
+    });
+    expect(seen).toEqual([["pte", GIB - PAGE_SIZE], ["pud", 2 * GIB]]);
+    pt.walk(2 * GIB + PMD_SIZE, 2 * GIB + 2 * PMD_SIZE, { pud: (ph) => pt.pudSet(ph, 0) });
+    expect(pt.pudAt(2 * GIB)).toBe(0);
+    expect(pt.stats.pudLeaves).toBe(0);
+    expect(pt.pmdOffset(2 * GIB, true)).toBeGreaterThanOrEqual(0);
   });
 });

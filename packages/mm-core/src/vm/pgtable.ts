@@ -1,28 +1,30 @@
 /**
- * Page tables: a PMD level and a PTE level of 512 entries each, held in typed arrays, with
- * the x86-64 entry bits the mm code tests and sets.
+ * Page tables: PUD, PMD and PTE levels of 512 entries each, with the x86-64 entry bits the
+ * mm code tests and sets.
  *
  * @see arch/x86/include/asm/pgtable_types.h (_PAGE_* bits), arch/x86/include/asm/pgtable.h
  *      (pte_present(), pte_write(), pte_mkwrite(), pfn_pte(), pmd_trans_huge()…),
  *      include/linux/pgtable.h, include/linux/swapops.h (swap-format entries),
- *      mm/memory.c __pte_alloc(), free_pgtables()
+ *      mm/memory.c __pte_alloc(), __pmd_alloc(), free_pgtables()
  *
- * An entry is one double: `pfn * 4096 + bits`, exact while pfn < 2^41. The upper levels
- * (PGD, P4D, PUD) are one map keyed by `addr / 1 GiB` to the PMD table for that gigabyte;
- * a PMD entry that is not a leaf names a PTE table by id instead of the pfn of a page-table
- * page. `_PAGE_DEVMAP` sits in bit 10 here (x86 uses bit 58). Swap-format entries
+ * An entry is one double: `pfn * 4096 + bits`, exact while pfn < 2^41. PGD and P4D are not
+ * modelled: the PUD level is addressed by `addr / 1 GiB` (the PUD handle), and each PUD
+ * entry is none, a pointer to the PMD table for that gigabyte, or a 1 GiB leaf
+ * (`pud_trans_huge()`/`pud_devmap()`) with the same bits as a PMD leaf. PMD tables and PUD
+ * leaves live in two maps keyed by that handle, never both for one key. A PMD entry that
+ * is not a leaf names a PTE table by id instead of the pfn of a page-table page. `_PAGE_DEVMAP` sits in bit 10 here (x86 uses bit 58). Swap-format entries
  * (hwpoison, device-private, migration) keep a type in bits 1-5 and an offset in the
  * pfn field, marked by `_PAGE_SWP` in bit 11.
  */
 import type { Pfn } from "../types.js";
-import { PAGE_SIZE, PMD_SIZE } from "../types.js";
+import { PAGE_SIZE, PMD_SIZE, PUD_SIZE } from "../types.js";
 
 export const _PAGE_PRESENT = 0x001;
 export const _PAGE_RW = 0x002;
 export const _PAGE_USER = 0x004;
 export const _PAGE_ACCESSED = 0x020;
 export const _PAGE_DIRTY = 0x040;
-/** A PMD leaf (huge page). */
+/** A PMD or PUD leaf (huge page). */
 export const _PAGE_PSE = 0x080;
 /** x86 reuses the GLOBAL bit for PROT_NONE entries: present to the kernel, not to the MMU. */
 export const _PAGE_PROTNONE = 0x100;
@@ -36,7 +38,7 @@ const _PAGE_TABLE = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PA
 
 export const PTRS_PER_PTE = 512;
 export const PTRS_PER_PMD = 512;
-const PUD_SIZE = PMD_SIZE * PTRS_PER_PMD;
+export const PTRS_PER_PUD = 512;
 
 /** A page-table entry value (pte_t / pmd_t). 0 is `pte_none`. */
 export type PteVal = number;
@@ -106,6 +108,29 @@ export function pfnPmd(pfn: Pfn, prot: number): PteVal {
   return pmdMkhuge(pfnPte(pfn, prot));
 }
 
+// PUD leaves (1 GiB) use the same bits as PMD leaves.
+export const pudNone = pteNone;
+export const pudPresent = ptePresent;
+/** `pud_trans_huge()` / `pud_leaf()`: a 1 GiB mapping rather than a PMD table. */
+export const pudLeaf = (v: PteVal): boolean => ptePresent(v) && has(v, _PAGE_PSE);
+export const pudWrite = pteWrite;
+export const pudDirty = pteDirty;
+export const pudYoung = pteYoung;
+export const pudDevmap = pteDevmap;
+export const pudPfn = ptePfn;
+export const pudMkwrite = pteMkwrite;
+export const pudWrprotect = pteWrprotect;
+export const pudMkdirty = pteMkdirty;
+export const pudMkclean = pteMkclean;
+export const pudMkyoung = pteMkyoung;
+export const pudMkold = pteMkold;
+export const pudMkdevmap = pteMkdevmap;
+export const pudMkspecial = pteMkspecial;
+export const pudMkhuge = pmdMkhuge;
+export function pfnPud(pfn: Pfn, prot: number): PteVal {
+  return pudMkhuge(pfnPte(pfn, prot));
+}
+
 // --- swap-format (non-present) entries ---
 export const SWP_HWPOISON = 1;
 export const SWP_DEVICE_READ = 2;
@@ -127,25 +152,64 @@ export const isHwpoisonEntry = (v: PteVal): boolean => isSwapPte(v) && swpType(v
 export interface PgtableStats {
   pteTables: number;
   pmdTables: number;
+  /** PUD entries that are 1 GiB leaves. */
+  pudLeaves: number;
   pteTablesAllocated: number;
   pteTablesFreed: number;
 }
 
 /**
  * The page tables of one mm. Entries are addressed through handles, the model's
- * `pte_t *` / `pmd_t *`: `pteOffset()` and `pmdOffset()` return one (or -1 when the level
- * above is empty), and `pteGet`/`pteSet` read and write through it.
+ * `pte_t *` / `pmd_t *` / `pud_t *`: `pteOffset()`, `pmdOffset()` and `pudOffset()` return
+ * one (or -1 when the level above is empty or a huge leaf), and `pteGet`/`pteSet` read and
+ * write through it.
  */
 export class PageTables {
   private readonly pmdTables = new Map<number, Float64Array>();
+  private readonly pudLeaves = new Map<number, PteVal>();
   private readonly pteTables: (Float64Array | undefined)[] = [];
   private readonly pteUsed: number[] = [];
   private readonly freeIds: number[] = [];
-  readonly stats: PgtableStats = { pteTables: 0, pmdTables: 0, pteTablesAllocated: 0, pteTablesFreed: 0 };
+  readonly stats: PgtableStats = { pteTables: 0, pmdTables: 0, pudLeaves: 0, pteTablesAllocated: 0, pteTablesFreed: 0 };
 
-  /** `pmd_offset()`: the handle of the PMD entry for `addr`; allocates the PMD table if asked. */
+  /** `pud_offset()`: the handle of the PUD entry for `addr` (PGD and P4D always exist). */
+  pudOffset(addr: number): number {
+    return Math.floor(addr / PUD_SIZE);
+  }
+
+  /** The PUD entry: a leaf, `_PAGE_TABLE` naming the PMD table, or 0. */
+  pudGet(h: number): PteVal {
+    const leaf = this.pudLeaves.get(h);
+    if (leaf !== undefined) return leaf;
+    return this.pmdTables.has(h) ? h * BITS + _PAGE_TABLE : 0;
+  }
+
+  /** Set a PUD entry to a leaf or none; PMD tables are attached with `pmdOffset(addr, true)`. */
+  pudSet(h: number, v: PteVal): void {
+    if (this.pmdTables.has(h)) throw new Error("pudSet over a PMD table: free it first");
+    if (v !== 0 && !pudLeaf(v)) throw new Error("pudSet: only leaves or none");
+    const had = this.pudLeaves.has(h);
+    if (v === 0) {
+      if (had) this.stats.pudLeaves--;
+      this.pudLeaves.delete(h);
+      return;
+    }
+    if (!had) this.stats.pudLeaves++;
+    this.pudLeaves.set(h, v);
+  }
+
+  /** The PUD entry for `addr`. */
+  pudAt(addr: number): PteVal {
+    return this.pudGet(this.pudOffset(addr));
+  }
+
+  /**
+   * `pmd_offset()`: the handle of the PMD entry for `addr`; allocates the PMD table if asked
+   * (`pmd_alloc()`). -1 when there is no table, or a PUD leaf maps the gigabyte.
+   */
   pmdOffset(addr: number, alloc = false): number {
     const key = Math.floor(addr / PUD_SIZE);
+    if (this.pudLeaves.has(key)) return -1;
     if (!this.pmdTables.has(key)) {
       if (!alloc) return -1;
       this.pmdTables.set(key, new Float64Array(PTRS_PER_PMD));
@@ -182,9 +246,10 @@ export class PageTables {
     return ptePfn(pmd) * PTRS_PER_PTE + (Math.floor(addr / PAGE_SIZE) % PTRS_PER_PTE);
   }
 
-  /** `pte_alloc()` + `pte_offset_map()`: -1 if a huge PMD is in the way. */
+  /** `pte_alloc()` + `pte_offset_map()`: -1 if a huge PMD or PUD is in the way. */
   pteAlloc(addr: number): number {
     const h = this.pmdOffset(addr, true);
+    if (h < 0) return -1;
     let pmd = this.pmdGet(h);
     if (pmdLeaf(pmd)) return -1;
     if (!ptePresent(pmd)) {
@@ -227,18 +292,30 @@ export class PageTables {
   }
 
   /**
-   * Visit every non-none entry in [start, end): a PMD leaf once through `pmd`, each PTE
-   * through `pte`. Visitors may change the entry they are given.
+   * Visit every non-none entry in [start, end): a PUD leaf once through `pud` (with its
+   * aligned address, even when the range covers part of it), a PMD leaf once through
+   * `pmd`, each PTE through `pte`. Visitors may change the entry they are given.
    */
   walk(
     start: number,
     end: number,
-    visit: { pmd?(h: number, addr: number, v: PteVal): void; pte?(h: number, addr: number, v: PteVal): void },
+    visit: {
+      pud?(h: number, addr: number, v: PteVal): void;
+      pmd?(h: number, addr: number, v: PteVal): void;
+      pte?(h: number, addr: number, v: PteVal): void;
+    },
   ): void {
     let addr = start;
     while (addr < end) {
-      const pudEnd = Math.min(end, (Math.floor(addr / PUD_SIZE) + 1) * PUD_SIZE);
-      if (!this.pmdTables.has(Math.floor(addr / PUD_SIZE))) {
+      const key = Math.floor(addr / PUD_SIZE);
+      const pudEnd = Math.min(end, (key + 1) * PUD_SIZE);
+      const leaf = this.pudLeaves.get(key);
+      if (leaf !== undefined) {
+        visit.pud?.(key, key * PUD_SIZE, leaf);
+        addr = pudEnd;
+        continue;
+      }
+      if (!this.pmdTables.has(key)) {
         addr = pudEnd;
         continue;
       }
@@ -296,10 +373,11 @@ export class PageTables {
     }
   }
 
-  /** Count present PTEs and PMD leaves (tests and reports). */
-  countMapped(start = 0, end = 2 ** 47): { ptes: number; pmds: number } {
-    const r = { ptes: 0, pmds: 0 };
+  /** Count present PTEs, PMD leaves and PUD leaves (tests and reports). */
+  countMapped(start = 0, end = 2 ** 47): { ptes: number; pmds: number; puds: number } {
+    const r = { ptes: 0, pmds: 0, puds: 0 };
     this.walk(start, end, {
+      pud: () => void r.puds++,
       pmd: (_h, _a, v) => void (pmdLeaf(v) && r.pmds++),
       pte: (_h, _a, v) => void (ptePresent(v) && r.ptes++),
     });

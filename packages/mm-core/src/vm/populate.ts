@@ -12,7 +12,7 @@ import { PAGE_SIZE } from "../types.js";
 import { handleMmFault } from "./fault.js";
 import { FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_SHARED, VM_WRITE, VM_READ, VM_EXEC } from "./flags.js";
 import type { MmStruct } from "./mm.js";
-import { pmdLeaf, ptePresent, pteWrite } from "./pgtable.js";
+import { pmdLeaf, ptePresent, pteWrite, pudLeaf } from "./pgtable.js";
 
 /** `mm_populate()`: takes mmap_lock for reading. */
 export function* mmPopulate(mm: MmStruct, start: number, len: number): Sleepable {
@@ -25,7 +25,7 @@ export function* mmPopulate(mm: MmStruct, start: number, len: number): Sleepable
       const e = Math.min(start + len, vma.vmEnd);
       for (let addr = s; addr < e; addr += PAGE_SIZE) {
         for (let tries = 0; tries < 4; tries++) {
-          if (pmdLeaf(mm.pgtables.pmdAt(addr))) break;
+          if (pudLeaf(mm.pgtables.pudAt(addr)) || pmdLeaf(mm.pgtables.pmdAt(addr))) break;
           const pte = mm.pgtables.pteAt(addr);
           if (ptePresent(pte) && (!write || pteWrite(pte))) break;
           const ret = yield* handleMmFault(vma, addr, write ? FAULT_FLAG_WRITE : 0);

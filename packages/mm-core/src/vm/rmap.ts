@@ -9,14 +9,14 @@
  *      folio_referenced_one(); include/linux/rmap.h folio_try_dup_anon_rmap_pte();
  *      mm/page_vma_mapped.c; mm/memory.c vm_normal_page()
  *
- * Simplified: small pages only (PMD leaves in this model are devmap/special and carry
- * no rmap); no swap, so an anonymous page can be unmapped only for hwpoison; no
+ * Simplified: small pages only (PMD and PUD leaves in this model are devmap/special and
+ * carry no rmap, so the rmap users below leave them alone); no swap, so an anonymous page can be unmapped only for hwpoison; no
  * migration entries; no batched TLB flushing across mms.
  */
 import { PAGE_MAPPING_ANON } from "../page/flags.js";
 import { PG_anon_exclusive, PG_hwpoison, PG_referenced, PG_swapbacked } from "../page/flags.js";
 import type { Pfn } from "../types.js";
-import { PAGE_SIZE, PMD_NR } from "../types.js";
+import { PAGE_SIZE, PMD_NR, PUD_NR } from "../types.js";
 import type { AddressSpace } from "./addressSpace.js";
 import { AnonVma } from "./anonVma.js";
 import type { VmContext } from "./context.js";
@@ -35,6 +35,8 @@ import {
   makeHwpoisonEntry,
   pmdLeaf,
   pmdPfn,
+  pudLeaf,
+  pudPfn,
   ptePfn,
   ptePresent,
   pteDirty,
@@ -166,23 +168,35 @@ export function rmapWalk(
   }
 }
 
+/** Where `pageVmaMapped` found the page: the level of the entry and its handle. */
+export interface PvmwHit {
+  readonly level: "pte" | "pmd" | "pud";
+  readonly h: number;
+}
+
 /**
- * `page_vma_mapped_walk()` for one address: the PTE (or PMD leaf) handle there if it maps
- * `pfn`, else null.
+ * `page_vma_mapped_walk()` for one address: the PTE, PMD leaf or PUD leaf handle there if
+ * it maps `pfn`, else null.
  */
-export function pageVmaMapped(vma: VmAreaStruct, address: number, pfn: Pfn): { pmd: boolean; h: number } | null {
+export function pageVmaMapped(vma: VmAreaStruct, address: number, pfn: Pfn): PvmwHit | null {
   const pt = vma.vmMm.pgtables;
+  const uh = pt.pudOffset(address);
+  const pud = pt.pudGet(uh);
+  if (pudLeaf(pud)) {
+    const base = pudPfn(pud);
+    return pfn >= base && pfn < base + PUD_NR ? { level: "pud", h: uh } : null;
+  }
   const ph = pt.pmdOffset(address);
   if (ph < 0) return null;
   const pmd = pt.pmdGet(ph);
   if (pmdLeaf(pmd)) {
     const base = pmdPfn(pmd);
-    return pfn >= base && pfn < base + PMD_NR ? { pmd: true, h: ph } : null;
+    return pfn >= base && pfn < base + PMD_NR ? { level: "pmd", h: ph } : null;
   }
   const h = pt.pteOffset(address);
   if (h < 0) return null;
   const pte = pt.pteGet(h);
-  return ptePresent(pte) && ptePfn(pte) === pfn ? { pmd: false, h } : null;
+  return ptePresent(pte) && ptePfn(pte) === pfn ? { level: "pte", h } : null;
 }
 
 /** `page_mapped_in_vma()`: the address where `vma` maps the page with a PTE, or -1. */
@@ -203,7 +217,7 @@ export function tryToUnmap(ctx: VmContext, pfn: Pfn, flags: number): boolean {
   const poison = (flags & TTU_HWPOISON) !== 0 && memmap.testPageFlag(pfn, PG_hwpoison);
   rmapWalk(ctx, pfn, (vma, address) => {
     const hit = pageVmaMapped(vma, address, pfn);
-    if (!hit || hit.pmd) return true;
+    if (!hit || hit.level !== "pte") return true;
     if (anon && !poison) return false; // no swap to move it to
     const mm = vma.vmMm;
     const range = mmuNotifierRangeInit(MMU_NOTIFY_CLEAR, MMU_NOTIFIER_RANGE_BLOCKABLE, mm, address, address + PAGE_SIZE, vma);
@@ -233,7 +247,7 @@ export function folioMkclean(ctx: VmContext, pfn: Pfn): number {
   rmapWalk(ctx, pfn, (vma, address) => {
     if (!(vma.vmFlags & VM_SHARED)) return true;
     const hit = pageVmaMapped(vma, address, pfn);
-    if (!hit || hit.pmd) return true;
+    if (!hit || hit.level !== "pte") return true;
     const mm = vma.vmMm;
     const pte = mm.pgtables.pteGet(hit.h);
     if (!pteDirty(pte) && !pteWrite(pte)) return true;
@@ -256,7 +270,7 @@ export function folioReferenced(ctx: VmContext, pfn: Pfn): number {
   let referenced = 0;
   rmapWalk(ctx, pfn, (vma, address) => {
     const hit = pageVmaMapped(vma, address, pfn);
-    if (!hit || hit.pmd) return true;
+    if (!hit || hit.level !== "pte") return true;
     const mm = vma.vmMm;
     const pte = mm.pgtables.pteGet(hit.h);
     let young = false;

@@ -55,12 +55,15 @@ export interface VmFault {
   flags: number;
   /** Logical page offset in the file (or anon index). */
   readonly pgoff: Pgoff;
-  /** The PMD and PTE handles (`vmf->pmd`, `vmf->pte`), -1 when not set up. */
+  /** The PUD, PMD and PTE handles (`vmf->pud`, `vmf->pmd`, `vmf->pte`), -1 when not set up. */
+  pud: number;
   pmd: number;
   pte: number;
   /** The PTE value seen at fault time (`vmf->orig_pte`). */
   origPte: PteVal;
   origPmd: PteVal;
+  /** The PUD leaf a huge PUD fault saw (`orig_pud`), 0 otherwise. */
+  origPud: PteVal;
   /** Page allocated for a private write fault (`vmf->cow_page`), as a pfn. */
   cowPage: Pfn | null;
   /** Page returned by `->fault` (`vmf->page`), as a pfn. */
@@ -75,7 +78,7 @@ export interface VmOperationsStruct {
   /** Refuse a split at `addr` by throwing a KernelError (`->may_split`). */
   maySplit?(vma: VmAreaStruct, addr: number): void;
   fault?(vmf: VmFault): Sleepable<number>;
-  /** `->huge_fault(vmf, order)`: order PMD_ORDER for a PMD fault. */
+  /** `->huge_fault(vmf, order)`: order PMD_ORDER for a PMD fault, PUD_ORDER for a PUD fault. */
   hugeFault?(vmf: VmFault, order: number): Sleepable<number>;
   /** Fault-around (`->map_pages`): map pages already in the cache for [start, end]. */
   mapPages?(vmf: VmFault, startPgoff: Pgoff, endPgoff: Pgoff): Sleepable<number>;

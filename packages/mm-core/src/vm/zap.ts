@@ -1,19 +1,20 @@
 /**
- * Tearing down mappings: zap the PTEs and PMDs of a range, in one VMA, in every VMA of an
+ * Tearing down mappings: zap the PTEs, PMDs and PUDs of a range, in one VMA, in every VMA of an
  * munmap, or in every VMA that maps part of a file (`unmap_mapping_range`), each batch
  * ending in one counted TLB flush.
  *
  * @see mm/memory.c zap_pte_range(), zap_pmd_range(), unmap_single_vma(), unmap_vmas(),
  *      zap_page_range_single(), unmap_mapping_range(), unmap_mapping_pages(),
  *      unmap_mapping_folio(), should_zap_cows(), should_zap_folio();
- *      mm/huge_memory.c zap_huge_pmd()
+ *      zap_pud_range(); mm/huge_memory.c zap_huge_pmd(), zap_huge_pud(), __split_huge_pud()
  *
- * A PMD leaf is zapped whole even when the range covers part of it: for the special and
- * devmap PMDs this model installs, the kernel's __split_huge_pmd() also just clears it.
+ * A PMD or PUD leaf is zapped whole even when the range covers part of it: for the special
+ * and devmap leaves this model installs, the kernel's __split_huge_pmd() and
+ * __split_huge_pud() also just clear it.
  */
 import { PG_referenced } from "../page/flags.js";
 import type { Pfn } from "../types.js";
-import { PAGE_SIZE, PMD_SIZE } from "../types.js";
+import { PAGE_SIZE, PMD_SIZE, PUD_SIZE } from "../types.js";
 import type { AddressSpace } from "./addressSpace.js";
 import { folioMarkDirty } from "./dirty.js";
 import type { MmStruct } from "./mm.js";
@@ -61,6 +62,12 @@ export function unmapSingleVma(tlb: MmuGather, vma: VmAreaStruct, start: number,
   const memmap = ctx.memmap;
   const pt = mm.pgtables;
   pt.walk(s, e, {
+    pud(h, addr) {
+      pt.pudSet(h, 0);
+      tlb.removeTlbEntry(addr, PUD_SIZE);
+      mm.counters.pudsUnmapped++;
+      ctx.stats.pudsZapped++;
+    },
     pmd(h, addr, v) {
       if (!pmdLeaf(v) && !shouldZapCows(details)) return;
       pt.pmdSet(h, 0);
