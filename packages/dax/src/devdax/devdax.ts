@@ -4,11 +4,13 @@
  * entries and no sharing — kept apart from filesystem DAX on purpose.
  *
  * @see drivers/dax/device.c check_vma(), dax_pgoff_to_phys(), __dev_dax_pte_fault(),
- *      __dev_dax_pmd_fault(), dev_dax_huge_fault(), dev_dax_fault(), dev_dax_may_split(),
- *      dax_set_mapping(), dax_mmap(); drivers/dax/bus.c (the dev_dax device)
+ *      __dev_dax_pmd_fault(), __dev_dax_pud_fault(), dev_dax_huge_fault(), dev_dax_fault(),
+ *      dev_dax_may_split(), dax_set_mapping(), dax_mmap(), dax_get_unmapped_area();
+ *      drivers/dax/bus.c (the dev_dax device)
  *
- * Simplified: one range per device; no PUD faults in mm-core, so a 1 GiB-aligned device
- * answers every fault with SIGBUS (the kernel would map a PUD).
+ * A fault is answered only at the device's alignment: a smaller fault size SIGBUSes, a
+ * larger one falls back, so a 1 GiB device maps PUDs and nothing else.
+ * Simplified: one range per device.
  */
 import type { NdNamespace } from "@pagelab/hw-pmem";
 import {
@@ -23,6 +25,8 @@ import {
   PFN_MAP,
   PMD_ORDER,
   PMD_SIZE,
+  PUD_ORDER,
+  PUD_SIZE,
   type Pfn,
   type Sleepable,
   VM_FAULT_FALLBACK,
@@ -39,6 +43,7 @@ import {
   pfnToPfnT,
   vmfInsertMixed,
   vmfInsertPfnPmd,
+  vmfInsertPfnPud,
 } from "@pagelab/mm-core";
 
 export class DevDax {
@@ -143,15 +148,30 @@ export class DevDax {
       return vmfInsertMixed(vmf.vma, vmf.address, pfnToPfnT(pfn as Pfn, PFN_DEV | PFN_MAP));
     }
     if (order === PMD_ORDER) {
-      if (this.align > PMD_SIZE) return VM_FAULT_SIGBUS;
-      if (this.align < PMD_SIZE) return VM_FAULT_FALLBACK;
-      const pmdAddr = vmf.address - (vmf.address % PMD_SIZE);
-      if (pmdAddr < vmf.vma.vmStart || pmdAddr + PMD_SIZE > vmf.vma.vmEnd) return VM_FAULT_SIGBUS;
-      const pfn = this.pgoffToPfn(vmf.vma.linearPageIndex(pmdAddr), PMD_SIZE);
-      if (pfn < 0) return VM_FAULT_SIGBUS;
-      this.setMapping(vmf, pfn, PMD_SIZE);
+      const pfn = this.hugePfn(vmf, PMD_SIZE);
+      if (pfn < 0) return -pfn;
       return vmfInsertPfnPmd(vmf, pfnToPfnT(pfn as Pfn, PFN_DEV | PFN_MAP), write);
     }
-    return VM_FAULT_FALLBACK;
+    if (order === PUD_ORDER) {
+      const pfn = this.hugePfn(vmf, PUD_SIZE);
+      if (pfn < 0) return -pfn;
+      return vmfInsertPfnPud(vmf, pfnToPfnT(pfn as Pfn, PFN_DEV | PFN_MAP), write);
+    }
+    return VM_FAULT_SIGBUS;
+  }
+
+  /**
+   * The checks `__dev_dax_pmd_fault()` and `__dev_dax_pud_fault()` share: the pfn for a
+   * `size` fault with its mapping set, or a negated VM_FAULT code.
+   */
+  private hugePfn(vmf: VmFault, size: number): number {
+    if (size < this.align) return -VM_FAULT_SIGBUS;
+    if (size > this.align) return -VM_FAULT_FALLBACK;
+    const base = vmf.address - (vmf.address % size);
+    if (base < vmf.vma.vmStart || base + size > vmf.vma.vmEnd) return -VM_FAULT_SIGBUS;
+    const pfn = this.pgoffToPfn(vmf.vma.linearPageIndex(base), size);
+    if (pfn < 0) return -VM_FAULT_SIGBUS;
+    this.setMapping(vmf, pfn, size);
+    return pfn;
   }
 }

@@ -202,10 +202,10 @@ export function* grabMappingEntry(
 /** `unmap_mapping_pages()` as DAX calls it, with its work counted. */
 export function daxUnmapMappingPages(dax: DaxContext, mapping: AddressSpace, start: number, nr: number): void {
   const st = dax.vm.stats;
-  const zapped = st.ptesZapped + st.pmdsZapped;
+  const zapped = st.ptesZapped + st.pmdsZapped + st.pudsZapped;
   const flushes = st.tlbFlushes;
   unmapMappingPages(mapping, start, nr, false);
   dax.costs.unmapCalls++;
-  dax.costs.unmaps += st.ptesZapped + st.pmdsZapped - zapped;
+  dax.costs.unmaps += st.ptesZapped + st.pmdsZapped + st.pudsZapped - zapped;
   dax.costs.tlbFlushes += st.tlbFlushes - flushes;
 }
