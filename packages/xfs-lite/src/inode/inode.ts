@@ -39,8 +39,9 @@ export const XFS_DEFAULT_COWEXTSZ_HINT = 32;
 export class XfsInode {
   mode: number;
   nlink = 1;
-  /** `i_size` in bytes. */
-  size = 0;
+  private iSizeBytes = 0;
+  /** `i_disk_size` while a buffered write has moved `i_size` past it; null when equal. */
+  private diskSizeLag: number | null = null;
   /** `i_nblocks`: blocks mapped by the data fork (shared ones counted in full). */
   nblocks = 0;
   /** Blocks of the data fork's bmbt (counted in `di_nblocks` on disk). */
@@ -79,9 +80,45 @@ export class XfsInode {
     this.mmapLock = new RwSemaphore(`xfs_mmaplock:${ino}`);
   }
 
+  /**
+   * `i_size` in bytes. Setting it (inside a metadata transaction) sets the on-disk size
+   * too, as truncate, fallocate and reflink do.
+   */
+  get size(): number {
+    return this.iSizeBytes;
+  }
+  set size(v: number) {
+    this.iSizeBytes = v;
+    this.diskSizeLag = null;
+  }
+
   /** `i_size_read()`, what the page cache (MappingHost) checks. */
   get iSize(): number {
-    return this.size;
+    return this.iSizeBytes;
+  }
+
+  /** `ip->i_disk_size`: the size an inode log item records. */
+  get diskSize(): number {
+    return this.diskSizeLag ?? this.iSizeBytes;
+  }
+
+  /**
+   * `i_size_write()` by a buffered write past EOF: the in-core size only; the on-disk size
+   * follows when writeback reaches the data (`xfsSetfilesize`).
+   */
+  iSizeWrite(v: number): void {
+    if (this.diskSizeLag === null) this.diskSizeLag = this.iSizeBytes;
+    this.iSizeBytes = v;
+  }
+
+  /**
+   * `xfs_setfilesize()` / `xfs_new_eof()`: written data now ends at `end`; returns whether
+   * the on-disk size grew (the caller logs the inode).
+   */
+  xfsSetfilesize(end: number): boolean {
+    if (this.diskSizeLag === null || end <= this.diskSizeLag) return false;
+    this.diskSizeLag = end >= this.iSizeBytes ? null : end;
+    return true;
   }
 
   isDir(): boolean {

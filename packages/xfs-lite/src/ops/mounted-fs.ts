@@ -309,7 +309,7 @@ export class XfsMountedBackend implements XfsFsBackend {
       mode: ip.freed ? 0 : ip.mode,
       format,
       nlink: ip.freed ? 0 : ip.nlink,
-      size: ip.size,
+      size: ip.diskSize,
       nblocks: ip.nblocks + ip.bmbtBlocks,
       nextents: n,
       diflags: ip.diflags,

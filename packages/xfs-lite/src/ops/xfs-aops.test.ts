@@ -5,6 +5,7 @@ import { xfsCheckFs } from "../check/check.js";
 import { xfsMkfs } from "../mount/xfs-mkfs.js";
 import { xfsFilesMount, xfsFilesUnmount, type XfsMountedFs } from "./mounted-fs.js";
 import { xfsMemFs } from "./mem-fs.js";
+import { xfsWriteAndWaitRange } from "./xfs-aops.js";
 import { FS_XFLAG_DAX, type XfsInode } from "../inode/inode.js";
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FIEMAP_EXTENT_SHARED, type XfsFileSystem } from "./xfs-fs.js";
 
@@ -117,6 +118,50 @@ describe("buffered I/O through the page cache", () => {
     const ip2 = m2.fs.lookup(m2.fs.root, "f");
     expect(same(runSync(m2.fs.read(ip2, 0, ip2.size)), bytes(0x41, 2 * BS))).toBe(true);
     expect(xfsCheckFs(m2.fs)).toEqual([]);
+  });
+
+  it("a buffered write past EOF logs the new size only when writeback reaches the data", () => {
+    const dev = freshDisk();
+    const vm = bootVm();
+    const { fs } = mount(dev, vm);
+    const f = runSync(fs.create(fs.root, "f"));
+    runSync(fs.write(f, 0, bytes(1, BS)));
+    runSync(fs.fsync(f));
+    runSync(fs.write(f, BS, bytes(2, 2 * BS)));
+    expect(f.size).toBe(3 * BS);
+    expect(f.diskSize).toBe(BS);
+    // writeback of the middle page alone: the logged size covers it, not the last page
+    expect(runSync(xfsWriteAndWaitRange(vm.ctx, f, BS, BS))).toBe(1);
+    expect(f.diskSize).toBe(2 * BS);
+    // another file's fsync forces the log: f's in-core size must not ride along (no zeros)
+    const g = runSync(fs.create(fs.root, "g"));
+    runSync(fs.write(g, 0, bytes(3, 10)));
+    runSync(fs.fsync(g));
+    dev.powerFail();
+    dev.powerOn();
+    let m2 = xfsFilesMount(dev);
+    let f2 = m2.fs.lookup(m2.fs.root, "f");
+    expect(f2.size).toBe(2 * BS);
+    const part = bytes(2, 2 * BS);
+    part.fill(1, 0, BS);
+    expect(same(runSync(m2.fs.read(f2, 0, f2.size)), part)).toBe(true);
+    expect(m2.fs.lookup(m2.fs.root, "g").size).toBe(10);
+    expect(xfsCheckFs(m2.fs)).toEqual([]);
+
+    // once written back, the size is logged with the data
+    xfsFilesUnmount(m2);
+    const c = mount(dev, vm);
+    f2 = c.fs.lookup(c.fs.root, "f");
+    runSync(c.fs.write(f2, BS, bytes(2, 2 * BS)));
+    runSync(c.fs.fsync(f2));
+    expect(f2.diskSize).toBe(3 * BS);
+    dev.powerFail();
+    dev.powerOn();
+    m2 = xfsFilesMount(dev);
+    f2 = m2.fs.lookup(m2.fs.root, "f");
+    const want = bytes(2, 3 * BS);
+    want.fill(1, 0, BS);
+    expect(same(runSync(m2.fs.read(f2, 0, f2.size)), want)).toBe(true);
   });
 
   it("writing a block shared with a clone breaks sharing only at writeback; the clone keeps its data", () => {

@@ -15,7 +15,8 @@
  * allocates (unwritten, converted at completion) or allocates the CoW staging block, one
  * page = one block at a time, so ENOSPC shows at writeback (reported by the next fsync)
  * rather than at write(2). Writeback errors leave the page clean and are kept in the
- * mapping (`mapping_set_error`) for fsync, as the kernel does.
+ * mapping (`mapping_set_error`) for fsync, as the kernel does. A write past EOF moves
+ * only the in-core size; the logged size (`i_disk_size`) follows each completed page.
  */
 import {
   AS_DAX,
@@ -83,6 +84,9 @@ export function xfsAddressSpaceOperations(env: XfsFileIoEnv, ctx: VmContext, ip:
       ctx.physMem.read(pfn, 0, buf);
       try {
         xfsFileWriteRange(env, ip, pos, buf);
+        // xfs_end_ioend() → xfs_setfilesize(): the on-disk size covers the written page
+        const end = Math.min(pos + PAGE_SIZE, size);
+        if (ip.diskSize < end) env.trans(0, () => ip.xfsSetfilesize(end), ip);
       } catch (e) {
         if (!isKernelError(e)) throw e;
         stats.writeErrors++;

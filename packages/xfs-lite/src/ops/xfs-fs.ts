@@ -432,7 +432,13 @@ export class XfsFileSystem implements XfsFileIoEnv {
       if (at + data.length > MAX_LFS_FILESIZE) throw new KernelError("EFBIG");
       const mapping = this.pagecacheMapping(ip);
       // xfs_file_buffered_write() → iomap_file_buffered_write(): dirty pages, blocks at writeback
-      const n = mapping !== null ? yield* genericPerformWrite(this.pageCache!, mapping, at, data) : xfsFileWriteRange(this, ip, at, data);
+      if (mapping !== null) {
+        const n = yield* genericPerformWrite(this.pageCache!, mapping, at, data);
+        // i_size_write(): the on-disk size moves when writeback gets there
+        if (at + n > ip.size) ip.iSizeWrite(at + n);
+        return n;
+      }
+      const n = xfsFileWriteRange(this, ip, at, data);
       // xfs_setfilesize() at I/O completion
       if (at + n > ip.size) this.trans(0, () => void (ip.size = at + n), ip);
       return n;
