@@ -1,0 +1,159 @@
+/**
+ * A booted machine: DRAM and the vm layer, the pmem platform with its FS_DAX pagemap and
+ * dax device under the chosen sharing mechanism, xfs-lite made and mounted on /dev/pmem0,
+ * the historic-bug switches, the process list, and remount / power loss.
+ *
+ * @see init/main.c start_kernel() (in spirit); drivers/nvdimm/pmem.c pmem_attach_disk();
+ *      fs/xfs/xfs_super.c xfs_fs_fill_super(), xfs_fs_put_super(); fs/namespace.c (mount)
+ *
+ * Simplified: one pmem namespace and one filesystem mounted at /mnt; a power loss reboots
+ * DRAM and the memmap (nothing volatile survives) over the same pmem media.
+ */
+import { type DaxContext, daxDeleteMappingRange, setupFsDax } from "@pagelab/dax";
+import { gupSetup } from "@pagelab/gup";
+import { type NdNamespace, type PmemPlatform, createPmemPlatform } from "@pagelab/hw-pmem";
+import { type Dmesg, KERN_INFO, KERN_NOTICE, KernelError, type VmContext, type VmMachine, bootVm, runSync } from "@pagelab/mm-core";
+import { type XfsMountedFs, xfsFilesMount, xfsFilesUnmount, xfsMkfs } from "@pagelab/xfs-lite";
+import { type MachineConfig, type MachineConfigInput, resolveMachineConfig } from "./config.js";
+import { KernelFs } from "./fs/kernelFs.js";
+
+/** The UUID mkfs gives the filesystem (the oracle's, "ORACLE" in ASCII). */
+export const FS_UUID = Uint8Array.from([0x4f, 0x52, 0x41, 0x43, 0x4c, 0x45, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+
+function uuidString(u: Uint8Array): string {
+  const h = [...u].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** What survives a reboot: the pmem platform and the configuration. */
+interface Boot {
+  readonly vm: VmMachine;
+  readonly dax: DaxContext;
+  kfs: KernelFs | null;
+}
+
+export class Machine {
+  readonly config: MachineConfig;
+  readonly pmem: PmemPlatform;
+  readonly ns: NdNamespace;
+  private boot: Boot;
+  /** Times the machine (re)booted after a power loss. */
+  boots = 1;
+
+  constructor(config: MachineConfig) {
+    this.config = config;
+    this.pmem = createPmemPlatform({
+      persistenceDomain: config.persistenceDomain,
+      regions: [{ physAddr: config.pmemPhysAddr, size: config.pmemBytes, pagemap: true, namespaces: [{ mode: "raw" }] }],
+    });
+    this.ns = this.pmem.namespace("pmem0")!;
+    const bdev = this.ns.blockDevice!;
+    xfsMkfs(bdev, {
+      reflink: config.mkfs.reflink,
+      rmapbt: config.mkfs.rmapbt,
+      uuid: FS_UUID,
+      ...(config.mkfs.agcount !== undefined ? { agcount: config.mkfs.agcount } : {}),
+    });
+    this.boot = this.powerOn();
+    this.mount();
+  }
+
+  private powerOn(): Boot {
+    const vm = bootVm({ dramBytes: this.config.dramBytes });
+    gupSetup(vm.ctx, this.config.bugs);
+    const dax = setupFsDax({ vm: vm.ctx, ns: this.ns, mechanism: this.config.mechanism });
+    return { vm, dax, kfs: null };
+  }
+
+  get vm(): VmContext {
+    return this.boot.vm.ctx;
+  }
+  get dmesg(): Dmesg {
+    return this.boot.vm.dmesg;
+  }
+  get dax(): DaxContext {
+    return this.boot.dax;
+  }
+  get devName(): string {
+    return this.ns.devName;
+  }
+
+  /** The mounted filesystem (ENODEV-like KernelError when nothing is mounted). */
+  get kfs(): KernelFs {
+    if (this.boot.kfs === null) throw new KernelError("ENODEV", "/mnt is not mounted");
+    return this.boot.kfs;
+  }
+  get mounted(): boolean {
+    return this.boot.kfs !== null;
+  }
+
+  /** `mount -o dax=... /dev/pmem0 /mnt`, logging what XFS logs. */
+  mount(): void {
+    if (this.boot.kfs !== null) throw new KernelError("EBUSY", "/mnt is already mounted");
+    const dmesg = this.dmesg;
+    const p = `XFS (${this.devName}): `;
+    dmesg.printk(KERN_NOTICE, `${p}Mounting V5 Filesystem ${uuidString(FS_UUID)}`);
+    const mounted: XfsMountedFs = xfsFilesMount(this.ns.blockDevice!, { pageCache: this.vm });
+    if (mounted.mp.mRecovery !== null && !mounted.mp.mRecovery.clean) {
+      dmesg.printk(KERN_INFO, `${p}Starting recovery (logdev: internal)`);
+      dmesg.printk(KERN_INFO, `${p}Ending recovery (logdev: internal)`);
+    } else {
+      dmesg.printk(KERN_INFO, `${p}Ending clean mount`);
+    }
+    this.boot.kfs = new KernelFs({
+      mounted,
+      dax: this.dax,
+      vm: this.vm,
+      mode: this.config.dax,
+      rmapbt: this.config.mkfs.rmapbt,
+      devName: this.devName,
+      noBusyWait: this.config.bugs.daxTruncateWithoutBusyWait,
+    });
+  }
+
+  /**
+   * `umount /mnt`: EBUSY while a file is open or mapped; otherwise every DAX entry goes,
+   * dirty data is written back and xfs-lite unmounts cleanly.
+   */
+  unmount(): void {
+    const kfs = this.kfs;
+    const busy = [...kfs.fs.inodes.values()].some((ip) => ip.openCount > 0);
+    if (busy) throw new KernelError("EBUSY", "/mnt: target is busy");
+    if (!kfs.shutdown) runSync(kfs.syncFs());
+    for (const ip of kfs.fs.inodes.values()) {
+      if (ip.mapping !== null && ip.mapping.isDax) runSync(daxDeleteMappingRange(this.dax, ip.mapping, 0));
+    }
+    kfs.unmountPrepare();
+    this.dmesg.printk(KERN_NOTICE, `XFS (${this.devName}): Unmounting Filesystem ${uuidString(FS_UUID)}`);
+    if (kfs.shutdown) kfs.fs.dropPagecache();
+    else xfsFilesUnmount(kfs.mounted);
+    this.boot.kfs = null;
+  }
+
+  /** `remount` as the oracle's scripts mean it: umount, mount again, data read from the media. */
+  remount(): void {
+    this.unmount();
+    this.mount();
+  }
+
+  /**
+   * Power loss: every process and all DRAM state vanish, unflushed CPU stores to pmem are
+   * dropped; the machine boots again and mounts (log recovery). Returns what the platform
+   * lost.
+   */
+  powerFail(): ReturnType<PmemPlatform["powerFail"]> {
+    const lost = this.pmem.powerFail();
+    this.boots++;
+    const dmesg = this.dmesg;
+    this.boot = this.powerOn();
+    // the log ring survives in the model so a scenario can read what happened before the loss
+    for (const l of dmesg.all()) this.dmesg.printk(l.level, l.text);
+    this.mount();
+    return lost;
+  }
+}
+
+/** Boot a machine from `config` (defaults: the oracle's). */
+export function bootMachine(config: MachineConfigInput = {}): Machine {
+  return new Machine(resolveMachineConfig(config));
+}
