@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import {
+  MAP_FIXED,
   MAP_SHARED,
+  PUD_NR,
+  PUD_SIZE,
   MMU_NOTIFY_CLEAR,
   MMU_NOTIFY_MIGRATE,
   MemFile,
@@ -29,6 +32,7 @@ import {
   HMM_DMIRROR_PROT_ERROR,
   HMM_DMIRROR_PROT_NONE,
   HMM_DMIRROR_PROT_PMD,
+  HMM_DMIRROR_PROT_PUD,
   HMM_DMIRROR_PROT_READ,
   HMM_DMIRROR_PROT_WRITE,
   HMM_DMIRROR_PROT_ZERO,
@@ -413,6 +417,14 @@ describe("dmirror: DAX mappings", () => {
     expect(a % (512 * P)).toBe(0);
     rd(task, a, 1);
     expect([...run(task, dmirror.snapshot(a, 2))]).toEqual(Array(2).fill(HMM_DMIRROR_PROT_READ | HMM_DMIRROR_PROT_PMD));
+  });
+
+  it("a 1 GiB DAX mapping is reported with order 18 (HMM_DMIRROR_PROT_PUD)", () => {
+    const { ctx, task, dmirror } = boot();
+    const { file } = daxFile(ctx, PUD_NR, { gigantic: true });
+    const a = mmap(task, { addr: 64 * PUD_SIZE, len: PUD_SIZE, prot: PROT_READ | PROT_WRITE, flags: MAP_SHARED | MAP_FIXED, file });
+    rd(task, a + PUD_SIZE - P, 1);
+    expect([...run(task, dmirror.snapshot(a + 0x1000_0000, 2))]).toEqual(Array(2).fill(HMM_DMIRROR_PROT_READ | HMM_DMIRROR_PROT_PUD));
   });
 });
 

@@ -29,6 +29,7 @@ import {
   Mutex,
   PAGE_SIZE,
   PMD_SHIFT,
+  PUD_SHIFT,
   PAGE_SHIFT,
   VM_READ,
   VM_WRITE,
@@ -81,6 +82,7 @@ import {
   HMM_DMIRROR_PROT_ERROR,
   HMM_DMIRROR_PROT_NONE,
   HMM_DMIRROR_PROT_PMD,
+  HMM_DMIRROR_PROT_PUD,
   HMM_DMIRROR_PROT_READ,
   HMM_DMIRROR_PROT_WRITE,
   HMM_DMIRROR_PROT_ZERO,
@@ -438,6 +440,7 @@ export class Dmirror {
     else perm = HMM_DMIRROR_PROT_NONE;
     perm |= flags & HMM_PFN_WRITE ? HMM_DMIRROR_PROT_WRITE : HMM_DMIRROR_PROT_READ;
     if (hmmPfnToMapOrder(flags) + PAGE_SHIFT === PMD_SHIFT) perm |= HMM_DMIRROR_PROT_PMD;
+    else if (hmmPfnToMapOrder(flags) + PAGE_SHIFT === PUD_SHIFT) perm |= HMM_DMIRROR_PROT_PUD;
     return perm;
   }
 

@@ -4,7 +4,11 @@ import {
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_PRIVATE,
+  MAP_SHARED,
   MemFile,
+  PUD_NR,
+  PUD_SIZE,
+  pudLeaf,
   MmuIntervalNotifier,
   PROT_NONE,
   PROT_READ,
@@ -26,7 +30,7 @@ import {
   type Sleepable,
   type VmFile,
 } from "@pagelab/mm-core";
-import { P, boot, mmap, mmapAnon, pattern, rd, run, wr } from "../testing/machine.js";
+import { P, boot, daxFile, mmap, mmapAnon, pattern, rd, run, wr } from "../testing/machine.js";
 import {
   HMM_PFN_ERROR,
   HMM_PFN_REQ_FAULT,
@@ -34,6 +38,7 @@ import {
   HMM_PFN_VALID,
   HMM_PFN_WRITE,
   hmmPfnFromWord,
+  hmmPfnToMapOrder,
   hmmPfnToWord,
   hmmPfnsAlloc,
   type HmmPfns,
@@ -254,5 +259,24 @@ describe("hmm_range_fault", () => {
     expect(result.runs).toBe(runs);
     expect(runs).toBeGreaterThan(2);
     expect(raced).toBeGreaterThan(0);
+  });
+
+  it("a 1 GiB DAX leaf is faulted once and reported with order 18 and the subpage pfns", () => {
+    const { task, mm, ctx } = boot();
+    const { file, base } = daxFile(ctx, PUD_NR, { gigantic: true });
+    expect(base % PUD_NR).toBe(0);
+    const a = mmap(task, { addr: 64 * PUD_SIZE, len: PUD_SIZE, prot: PROT_READ | PROT_WRITE, flags: MAP_SHARED | MAP_FIXED, file });
+    const sub = watch(mm);
+    const off = 0x2345_6000;
+    const range = rangeOf(sub, a + off, 3, HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE);
+    const huge = ctx.stats.hugeFaults;
+    expect(run(task, fault(range))).toBe(0);
+    expect(ctx.stats.hugeFaults - huge).toBe(1);
+    expect(pudLeaf(mm.pgtables.pudAt(a))).toBe(true);
+    expect([...range.hmmPfns.pfn]).toEqual([0, 1, 2].map((i) => base + off / P + i));
+    for (const f of range.hmmPfns.flags) {
+      expect(hmmPfnToMapOrder(f)).toBe(18);
+      expect(f & (HMM_PFN_VALID | HMM_PFN_WRITE)).toBe(HMM_PFN_VALID | HMM_PFN_WRITE);
+    }
   });
 });

@@ -4,7 +4,7 @@
  *
  * @see mm/hmm.c hmm_range_fault(), hmm_vma_fault(), hmm_pte_need_fault(),
  *      hmm_range_need_fault(), hmm_vma_walk_hole(), hmm_vma_handle_pmd(),
- *      hmm_vma_handle_pte(), hmm_vma_walk_pmd(), hmm_vma_walk_test();
+ *      hmm_vma_handle_pte(), hmm_vma_walk_pmd(), hmm_vma_walk_pud(), hmm_vma_walk_test();
  *      mm/pagewalk.c walk_page_range(); include/linux/hmm.h struct hmm_range
  *
  * The caller holds mmap_lock (read) and has sampled `notifierSeq` with
@@ -15,8 +15,8 @@
  * every page from the first one needing it to the end of that PMD, and the walk then
  * restarts at that page (`hmm_vma_walk->last`).
  *
- * Simplified: no PUD or hugetlb leaves; PMD leaves are the DAX/special ones mm-core
- * installs; there is no real swap, so every non-present entry is a "non-swap" entry.
+ * Simplified: no hugetlb leaves; PMD and PUD leaves are the DAX/special ones mm-core
+ * installs (PUD leaves are reported with order 18); there is no real swap, so every non-present entry is a "non-swap" entry.
  */
 import {
   ERRNO,
@@ -25,6 +25,8 @@ import {
   PAGE_SIZE,
   PMD_ORDER,
   PMD_SIZE,
+  PUD_ORDER,
+  PUD_SIZE,
   VM_FAULT_ERROR,
   VM_IO,
   VM_PFNMAP,
@@ -35,9 +37,10 @@ import {
   mmuIntervalCheckRetry,
   pmdLeaf,
   pmdNone,
-  pmdPfn,
   pmdPresent,
   pmdWrite,
+  pudLeaf,
+  pudWrite,
   pteBits,
   pteDevmap,
   pteNone,
@@ -168,11 +171,23 @@ function pteToHmmPfnFlags(v: PteVal): number {
 
 /** `hmm_vma_handle_pmd()`: a 2 MiB leaf reports every page with order PMD_ORDER. */
 function* hmmVmaHandlePmd(walk: HmmVmaWalk, vma: VmAreaStruct, addr: number, end: number, pmd: PteVal): Sleepable<number> {
-  const range = walk.range;
   const cpuFlags = pteProtnone(pmd) ? 0 : (pmdWrite(pmd) ? HMM_PFN_VALID | HMM_PFN_WRITE : HMM_PFN_VALID) | hmmPfnFlagsOrder(PMD_ORDER);
+  return yield* hmmVmaHandleLeaf(walk, vma, addr, end, pmd, PMD_SIZE, cpuFlags);
+}
+
+/** The PUD-leaf arm of `hmm_vma_walk_pud()`: a 1 GiB leaf reports every page with order PUD_ORDER. */
+function* hmmVmaHandlePud(walk: HmmVmaWalk, vma: VmAreaStruct, addr: number, end: number, pud: PteVal): Sleepable<number> {
+  const cpuFlags = pteProtnone(pud) ? 0 : (pudWrite(pud) ? HMM_PFN_VALID | HMM_PFN_WRITE : HMM_PFN_VALID) | hmmPfnFlagsOrder(PUD_ORDER);
+  return yield* hmmVmaHandleLeaf(walk, vma, addr, end, pud, PUD_SIZE, cpuFlags);
+}
+
+function* hmmVmaHandleLeaf(
+  walk: HmmVmaWalk, vma: VmAreaStruct, addr: number, end: number, leaf: PteVal, size: number, cpuFlags: number,
+): Sleepable<number> {
+  const range = walk.range;
   const required = hmmRangeNeedFault(range, addr, end, cpuFlags);
   if (required) return yield* hmmVmaFault(walk, vma, addr, end, required);
-  let pfn = pmdPfn(pmd) + (addr % PMD_SIZE) / PAGE_SIZE;
+  let pfn = ptePfn(leaf) + (addr % size) / PAGE_SIZE;
   const out = range.hmmPfns;
   hmmStats.pagesWalked += (end - addr) / PAGE_SIZE;
   for (let i = index(range, addr); addr < end; addr += PAGE_SIZE, i++, pfn++) {
@@ -263,7 +278,10 @@ function hmmVmaWalkTest(walk: HmmVmaWalk, vma: VmAreaStruct, start: number, end:
   return 1;
 }
 
-/** `walk_page_range()` with the hmm walk ops: VMAs, holes between them, PMD by PMD. */
+/**
+ * `walk_page_range()` with the hmm walk ops: VMAs, holes between them, a PUD leaf at once,
+ * anything else PMD by PMD.
+ */
 function* walkPageRange(walk: HmmVmaWalk, start: number, end: number): Sleepable<number> {
   let addr = start;
   while (addr < end) {
@@ -280,6 +298,14 @@ function* walkPageRange(walk: HmmVmaWalk, start: number, end: number): Sleepable
     if (test < 0) return test;
     if (test === 0) {
       for (let a = addr; a < next; ) {
+        const pud = walk.mm.pgtables.pudAt(a);
+        if (pudLeaf(pud)) {
+          const e = Math.min(next, (Math.floor(a / PUD_SIZE) + 1) * PUD_SIZE);
+          const err = yield* hmmVmaHandlePud(walk, vma, a, e, pud);
+          if (err) return err;
+          a = e;
+          continue;
+        }
         const e = Math.min(next, (Math.floor(a / PMD_SIZE) + 1) * PMD_SIZE);
         const err = yield* hmmVmaWalkPmd(walk, vma, a, e);
         if (err) return err;

@@ -29,6 +29,11 @@ import {
   vmfInsertMixed,
   vmfInsertMixedMkwrite,
   vmfInsertPfnPmd,
+  vmfInsertPfnPud,
+  PUD_NR,
+  PUD_ORDER,
+  PUD_SIZE,
+  VM_FAULT_FALLBACK,
   thpGetUnmappedArea,
   SIGBUS,
   SIGSEGV,
@@ -107,9 +112,20 @@ export function pattern(n: number, seed: number): Uint8Array {
 /**
  * A DAX-like file: its pages live in an FS_DAX dev_pagemap with its own storage, faults
  * insert devmap PTEs (read faults read-only, write faults writable), like fs/dax.c does.
+ * `huge` adds PMD faults; `gigantic` also PUD faults, as 1 GiB device DAX does.
  */
-export function daxFile(ctx: VmContext, pages: number, opts: { huge?: boolean } = {}): { file: VmFile; base: Pfn; storage: DeviceMemory } {
-  const range = requestFreeMemRegion(ctx.memmap, 2 * 1024 * 1024 * Math.ceil((pages * P) / (2 * 1024 * 1024)));
+export function daxFile(
+  ctx: VmContext,
+  pages: number,
+  opts: { huge?: boolean; gigantic?: boolean } = {},
+): { file: VmFile; base: Pfn; storage: DeviceMemory } {
+  const bytes = 2 * 1024 * 1024 * Math.ceil((pages * P) / (2 * 1024 * 1024));
+  let range = requestFreeMemRegion(ctx.memmap, opts.gigantic ? bytes + PUD_SIZE : bytes);
+  if (opts.gigantic) {
+    // PUD leaves need 1 GiB-aligned pfns: use the aligned part of a larger free range.
+    const start = Math.ceil(range.start / PUD_SIZE) * PUD_SIZE;
+    range = { start, end: start + bytes - 1 };
+  }
   const pgmap = new DevPagemap({ type: MEMORY_DEVICE_FS_DAX, range });
   const storage = new DeviceMemory("pmem0");
   memremapPages({ memmap: ctx.memmap, physMem: ctx.physMem }, pgmap, storage);
@@ -125,11 +141,17 @@ export function daxFile(ctx: VmContext, pages: number, opts: { huge?: boolean } 
     mmap(vma) {
       vma.vmOps = {
         name: "dax_vm_ops",
-        ...(opts.huge
+        ...(opts.huge || opts.gigantic
           ? {
-              *hugeFault(vmf: VmFault): Sleepable<number> {
+              *hugeFault(vmf: VmFault, order: number): Sleepable<number> {
+                const write = (vmf.flags & FAULT_FLAG_WRITE) !== 0;
+                if (order === PUD_ORDER) {
+                  if (!opts.gigantic) return VM_FAULT_FALLBACK;
+                  const first = vmf.pgoff - (vmf.pgoff % PUD_NR);
+                  return vmfInsertPfnPud(vmf, pfnToPfnT((base + first) as Pfn, PFN_DEV | PFN_MAP), write);
+                }
                 const first = vmf.pgoff - (vmf.pgoff % 512);
-                return vmfInsertPfnPmd(vmf, pfnToPfnT((base + first) as Pfn, PFN_DEV | PFN_MAP), (vmf.flags & FAULT_FLAG_WRITE) !== 0);
+                return vmfInsertPfnPmd(vmf, pfnToPfnT((base + first) as Pfn, PFN_DEV | PFN_MAP), write);
               },
             }
           : {}),

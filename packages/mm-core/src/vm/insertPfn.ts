@@ -9,7 +9,7 @@
  *
  * 6.12 semantics: a `pfn_t` with PFN_DEV|PFN_MAP becomes a devmap entry (pte_devmap), as
  * fsdax and device-dax insert them; anything else becomes pte_special. PUD leaves are
- * inserted only by device-dax (the kernel BUGs on a non-devmap pfn there).
+ * inserted by device-dax (devmap) or PFNMAP/MIXEDMAP drivers (special).
  */
 import { KernelBug } from "../errno.js";
 import type { Pfn } from "../types.js";
@@ -19,7 +19,7 @@ import { FAULT_FLAG_WRITE, VM_FAULT_FALLBACK, VM_FAULT_NOPAGE, VM_FAULT_SIGBUS, 
 import {
   pfnPmd, pfnPte, pmdMkdevmap, pmdMkdirty, pmdMkwrite, pmdMkyoung, pmdPfn, pmdPresent, pmdLeaf, pteMkdevmap,
   pteMkdirty, pteMkspecial, pteMkwrite, pteMkyoung, pteNone, ptePfn, type PteVal, pfnPud, pudMkdevmap, pudMkdirty,
-  pudMkwrite, pudMkyoung, pudNone, pudPfn, pudLeaf, ptePresent,
+  pudMkwrite, pudMkyoung, pudNone, pudPfn, pudLeaf, ptePresent, pudMkspecial,
 } from "./pgtable.js";
 import type { VmAreaStruct, VmFault } from "./vma.js";
 
@@ -137,11 +137,11 @@ export function vmfInsertPfnPmd(vmf: VmFault, p: PfnT, write: boolean): number {
  */
 export function vmfInsertPfnPud(vmf: VmFault, p: PfnT, write: boolean): number {
   const vma = vmf.vma;
-  if (!(vma.vmFlags & (VM_PFNMAP | VM_MIXEDMAP))) throw new KernelBug("vmf_insert_pfn_pud: vma is neither PFNMAP nor MIXEDMAP");
+  if (!(vma.vmFlags & (VM_PFNMAP | VM_MIXEDMAP)) && !pfnTDevmap(p))
+    throw new KernelBug("vmf_insert_pfn_pud: neither a PFNMAP/MIXEDMAP vma nor a devmap pfn");
   if ((vma.vmFlags & (VM_PFNMAP | VM_MIXEDMAP)) === (VM_PFNMAP | VM_MIXEDMAP))
     throw new KernelBug("vmf_insert_pfn_pud: vma is both PFNMAP and MIXEDMAP");
   if (vma.vmFlags & VM_PFNMAP && isCowMapping(vma.vmFlags)) throw new KernelBug("vmf_insert_pfn_pud: CoW PFNMAP vma");
-  if (!pfnTDevmap(p)) throw new KernelBug("vmf_insert_pfn_pud: pfn is not devmap");
   const addr = Math.floor(vmf.address / PUD_SIZE) * PUD_SIZE;
   if (addr < vma.vmStart || addr >= vma.vmEnd) return VM_FAULT_SIGBUS;
   const pt = vma.vmMm.pgtables;
@@ -160,7 +160,8 @@ export function vmfInsertPfnPud(vmf: VmFault, p: PfnT, write: boolean): number {
     pt.pudSet(h, v);
     return VM_FAULT_NOPAGE;
   }
-  let entry = pudMkdevmap(pfnPud(p.pfn, vma.vmPageProt));
+  let entry = pfnPud(p.pfn, vma.vmPageProt);
+  entry = pfnTDevmap(p) ? pudMkdevmap(entry) : pudMkspecial(entry);
   if (write) {
     entry = pudMkyoung(pudMkdirty(entry));
     if (vma.vmFlags & VM_WRITE) entry = pudMkwrite(entry);
