@@ -3,7 +3,7 @@
  * whatever it cannot do to the slow path.
  *
  * @see mm/gup.c gup_fast(), gup_fast_fallback(), gup_fast_pte_range(),
- *      gup_fast_pmd_leaf(), gup_fast_devmap_leaf(), gup_fast_folio_allowed(),
+ *      gup_fast_pmd_leaf(), gup_fast_pud_leaf(), gup_fast_devmap_leaf(), gup_fast_folio_allowed(),
  *      try_grab_folio_fast(), try_get_folio(), gup_fast_undo_dev_pagemap(),
  *      get_user_pages_fast(), get_user_pages_fast_only(), pin_user_pages_fast();
  *      include/linux/mm.h folio_is_longterm_pinnable()
@@ -16,9 +16,10 @@
  * never sleeps, so re-reading the entry after the grab always matches here.
  */
 import {
-  GUP_PIN_COUNTING_BIAS, KernelError, MEMORY_DEVICE_COHERENT, PAGE_MAPPING_ANON, PAGE_MAPPING_FLAGS, PAGE_SIZE, PMD_SIZE, PG_referenced,
+  GUP_PIN_COUNTING_BIAS, KernelError, MEMORY_DEVICE_COHERENT, PAGE_MAPPING_ANON, PAGE_MAPPING_FLAGS, PAGE_SIZE, PMD_SIZE, PUD_SIZE, PG_referenced,
   PG_swapbacked, TASK_SIZE, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW, _PAGE_USER, current, errnoName, getDevPagemap,
   handleToPfn, pfnToHandle, pmdDevmap, pmdLeaf, pmdPfn, ptePfn, pteBits, pteDevmap, pteSpecial, pteWrite, putDevPagemap, taskMm,
+  pudDevmap, pudLeaf, pudPfn,
   type DevPagemap, type MmStruct, type PageHandle, type Pfn, type PteVal, type Sleepable, type VmContext,
 } from "@pagelab/mm-core";
 import { gupState } from "./config.js";
@@ -105,11 +106,20 @@ function gupFastOne(w: FastWalk, mm: MmStruct, addr: number): boolean {
   const { ctx, flags } = w;
   const write = (flags & FOLL_WRITE) !== 0;
   const pt = mm.pgtables;
-  const pmd = pt.pmdAt(addr);
+  const pud = pt.pudAt(addr);
+  const pmd = pudLeaf(pud) ? pud : pt.pmdAt(addr);
   if (!(pteBits(pmd) & (_PAGE_PRESENT | _PAGE_PROTNONE))) return false;
   let pfn: Pfn;
   let entry: PteVal;
-  if (pmdLeaf(pmd)) {
+  if (pudLeaf(pud)) {
+    // gup_fast_pud_leaf() / gup_fast_devmap_pud_leaf()
+    if (protnone(pud) || !accessPermitted(pud, write)) return false;
+    if (!pudDevmap(pud)) return false;
+    if (flags & FOLL_LONGTERM) return false;
+    pfn = (pudPfn(pud) + Math.floor((addr % PUD_SIZE) / PAGE_SIZE)) as Pfn;
+    if (!devPagemapFor(w, pfn)) return false;
+    entry = pud;
+  } else if (pmdLeaf(pmd)) {
     if (protnone(pmd) || !accessPermitted(pmd, write)) return false;
     if (!pmdDevmap(pmd)) return false; // a raw PFN PMD: no struct page
     if (flags & FOLL_LONGTERM) return false;

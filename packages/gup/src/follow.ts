@@ -3,20 +3,22 @@
  * say why not (nothing mapped → fault it in; R/O pin of a shared anonymous page →
  * unshare first; no struct page → EEXIST).
  *
- * @see mm/gup.c follow_page_mask(), follow_pmd_mask(), follow_page_pte(),
+ * @see mm/gup.c follow_page_mask(), follow_pud_mask(), follow_huge_pud(), follow_pmd_mask(),
+ *      follow_page_pte(),
  *      can_follow_write_common(), can_follow_write_pte(), follow_pfn_pte(), no_page_table();
  *      mm/huge_memory.c follow_devmap_pmd(); mm/internal.h gup_must_unshare();
  *      mm/memremap.c get_dev_pagemap()
  *
- * Runs with mmap_lock held and never sleeps, so the page-table lock is implicit. A PMD
- * leaf that is not devmap is a raw PFN mapping in this model (mm-core has no anonymous
+ * Runs with mmap_lock held and never sleeps, so the page-table lock is implicit. A PMD or
+ * PUD leaf that is not devmap is a raw PFN mapping in this model (mm-core has no anonymous
  * THP) and answers EEXIST like a special PTE. No NUMA hinting, soft-dirty or uffd-wp.
  */
 import {
   ERRNO, PG_anon_exclusive, PG_dirty, PG_referenced, _PAGE_PRESENT, _PAGE_PROTNONE, folioMarkDirty, getDevPagemap,
   isCowMapping, pmdDevmap, pmdLeaf, pmdMkdirty, pmdMkyoung, pmdNone, pmdPfn, pmdPresent, pmdWrite, pteBits, pteDevmap,
   pteDirty, pteMkdirty, pteMkyoung, pteNone, ptePfn, ptePresent, pteWrite, putDevPagemap, vmNormalPage, vmaIsAnonymous,
-  VM_ACCESS_FLAGS, VM_MAYSHARE, VM_MAYWRITE, VM_SHARED, VM_WRITE, PAGE_SIZE, PMD_SIZE,
+  VM_ACCESS_FLAGS, VM_MAYSHARE, VM_MAYWRITE, VM_SHARED, VM_WRITE, PAGE_SIZE, PMD_SIZE, PUD_SIZE, pudDevmap, pudLeaf,
+  pudMkdirty, pudMkyoung, pudPfn, pudWrite,
   type DevPagemap, type Pfn, type PteVal, type VmAreaStruct, type VmContext,
 } from "@pagelab/mm-core";
 import { gupState } from "./config.js";
@@ -182,11 +184,42 @@ function followDevmapPmd(vma: VmAreaStruct, address: number, ph: number, flags: 
 }
 
 /**
+ * `follow_huge_pud()`: the subpage of a 1 GiB leaf at `address`, grabbed. Only devmap
+ * leaves (device-dax) have struct pages here; NONE sends the caller to fault.
+ */
+function followHugePud(vma: VmAreaStruct, address: number, uh: number, flags: number, fctx: FollowPageContext): FollowResult {
+  const mm = vma.vmMm;
+  const ctx = mm.ctx;
+  const pt = mm.pgtables;
+  const pud = pt.pudGet(uh);
+  if (flags & FOLL_WRITE && !pudWrite(pud)) return NONE;
+  if (pteProtnone(pud) && !gupCanFollowProtnone(vma, flags)) return NONE;
+  if (!pudDevmap(pud)) return { kind: "error", errno: -ERRNO.EEXIST };
+  if (!(flags & (FOLL_GET | FOLL_PIN))) return { kind: "error", errno: -ERRNO.EEXIST };
+  if (flags & FOLL_TOUCH) {
+    // touch_pud()
+    let v = pudMkyoung(pud);
+    if (flags & FOLL_WRITE) v = pudMkdirty(v);
+    if (v !== pud) pt.pudSet(uh, v);
+  }
+  const pfn = (pudPfn(pud) + Math.floor((address % PUD_SIZE) / PAGE_SIZE)) as Pfn;
+  if (!getDevPagemapCached(ctx, pfn, fctx)) return { kind: "error", errno: -ERRNO.EFAULT };
+  const ret = tryGrabFolio(ctx, pfn, 1, flags);
+  return ret ? { kind: "error", errno: ret } : { kind: "page", pfn };
+}
+
+/**
  * `follow_page_mask()`: look up the page at `address` in `vma`, grabbing it per `flags`.
  * The kernel's page_mask is always 0 here: every page is looked up on its own.
  */
 export function followPageMask(vma: VmAreaStruct, address: number, flags: number, fctx: FollowPageContext): FollowResult {
   const pt = vma.vmMm.pgtables;
+  // follow_pud_mask()
+  const uh = pt.pudOffset(address);
+  if (pudLeaf(pt.pudGet(uh))) {
+    const r = followHugePud(vma, address, uh, flags, fctx);
+    return r.kind === "none" ? noPageTable(vma, flags) : r;
+  }
   const ph = pt.pmdOffset(address);
   if (ph < 0) return noPageTable(vma, flags);
   const pmd = pt.pmdGet(ph);

@@ -3,7 +3,8 @@ import {
   MEMORY_DEVICE_GENERIC, MemFile, folioMaybeDmaPinned, forkProcess, handleToPfn, isKernelError, ptePfn, taskMm,
   vmfInsertPfn, type Pfn, type Sleepable, type Task, type VmContext, type VmFile,
 } from "@pagelab/mm-core";
-import { createProcess } from "@pagelab/mm-core";
+import { PUD_NR, PUD_SIZE, createProcess, pudLeaf } from "@pagelab/mm-core";
+import { pinUserPagesFast } from "./fast.js";
 import { describe, expect, it } from "vitest";
 import { gupState } from "./config.js";
 import { FOLL_FORCE, FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_TOUCH, FOLL_WRITE, FOLL_NOFAULT } from "./foll.js";
@@ -257,6 +258,26 @@ describe("long-term pins and DAX", () => {
     expect(r.pages.map(handleToPfn)).toEqual([pgmap.startPfn, pgmap.startPfn + 1]);
     expect(pgmap.ref).toBe(pgmap.nrPages); // the walk's get_dev_pagemap reference was dropped
     unpinUserPages(ctx, r.pages);
+  });
+
+  it("pins the right subpage of a 1 GiB device-dax PUD leaf, slow and fast paths alike", () => {
+    const { ctx } = bootGupMachine();
+    const pgmap = addDevicePages(ctx, { type: MEMORY_DEVICE_GENERIC, pages: PUD_NR });
+    const t = createProcess(ctx, "vfio");
+    const a = mmapPages(t, PUD_NR, { shared: true, addr: 16 * PUD_SIZE, file: daxFile(ctx, pgmap, { charDevice: true, gigantic: true }) });
+    const off = 0x3456_7000;
+    const want = pgmap.startPfn + off / P;
+    const ref0 = ctx.memmap.pageRefCount(want as Pfn);
+    const r = gup(t, () => pinUserPages(a + off, 2, FOLL_LONGTERM | FOLL_WRITE));
+    expect(pudLeaf(taskMm(t).pgtables.pudAt(a))).toBe(true);
+    expect(r.pages.map(handleToPfn)).toEqual([want, want + 1]);
+    expect(ctx.memmap.pageRefCount(want as Pfn)).toBe(ref0 + GUP_PIN_COUNTING_BIAS);
+    unpinUserPages(ctx, r.pages);
+    expect(ctx.memmap.pageRefCount(want as Pfn)).toBe(ref0);
+    const f = runAs(t, pinUserPagesFast(a + off + P, 1, FOLL_WRITE));
+    expect(f.pages.map(handleToPfn)).toEqual([want + 1]);
+    expect(ctx.memmap.pageRefCount((want + 1) as Pfn)).toBe(ref0 + GUP_PIN_COUNTING_BIAS);
+    unpinUserPages(ctx, f.pages);
   });
 
   it("a long-term write pin of a shared file mapping that needs dirty tracking fails with EFAULT", () => {

@@ -7,8 +7,8 @@
 import {
   AS_DAX, AddressSpace, DevPagemap, MEMORY_DEVICE_FS_DAX, PFN_DEV, PFN_MAP, VM_MIXEDMAP, memremapPages, pfnToPfnT,
   vmfInsertMixed, type MemoryBacking, type MemoryType, type Pfn, type VmContext, type VmFault,
-  MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, bootVm, load, runSync, store, taskMm,
-  vmMmap, type MmStruct, type Sleepable, type Task, type VmFile, type VmMachine,
+  MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, bootVm, load, runSync, store, taskMm,
+  vmMmap, FAULT_FLAG_WRITE, PUD_NR, PUD_ORDER, VM_FAULT_FALLBACK, vmfInsertPfnPud, type MmStruct, type Sleepable, type Task, type VmFile, type VmMachine,
 } from "@pagelab/mm-core";
 import { gupSetup, type GupBugSwitches } from "./config.js";
 
@@ -43,12 +43,13 @@ export function* withMmapReadLock<T>(mm: MmStruct, body: () => Sleepable<T>): Sl
 export function mmapPages(
   task: Task,
   pages: number,
-  opts: { prot?: number; shared?: boolean; file?: VmFile; pgoff?: number } = {},
+  opts: { prot?: number; shared?: boolean; file?: VmFile; pgoff?: number; addr?: number } = {},
 ): number {
-  const flags = (opts.shared ? MAP_SHARED : MAP_PRIVATE) | (opts.file ? 0 : MAP_ANONYMOUS);
+  const flags = (opts.shared ? MAP_SHARED : MAP_PRIVATE) | (opts.file ? 0 : MAP_ANONYMOUS) | (opts.addr ? MAP_FIXED : 0);
   return runAs(
     task,
     vmMmap(taskMm(task), {
+      ...(opts.addr ? { addr: opts.addr } : {}),
       len: pages * 4096,
       prot: opts.prot ?? PROT_READ | PROT_WRITE,
       flags,
@@ -112,9 +113,15 @@ export function addDevicePages(ctx: VmContext, opts: { physStart?: number; pages
 
 /**
  * A DAX file (or, with `charDevice`, a device-dax character device) whose page `i` is
- * device page `pgmap.startPfn + i`, mapped with devmap PTEs as fsdax/device-dax do.
+ * device page `pgmap.startPfn + i`, mapped with devmap PTEs as fsdax/device-dax do; with
+ * `gigantic`, by 1 GiB devmap PUDs where the VMA covers an aligned gigabyte (1 GiB
+ * device-dax), with PTEs elsewhere.
  */
-export function daxFile(ctx: VmContext, pgmap: DevPagemap, opts: { charDevice?: boolean; name?: string } = {}): VmFile {
+export function daxFile(
+  ctx: VmContext,
+  pgmap: DevPagemap,
+  opts: { charDevice?: boolean; name?: string; gigantic?: boolean } = {},
+): VmFile {
   const mapping = new AddressSpace({ iSize: pgmap.nrPages * 4096 }, {}, opts.name ?? "daxfile");
   mapping.setFlag(AS_DAX);
   // device-dax has no writeback and no ->pfn_mkwrite; fsdax files have both (dirty tracking)
@@ -132,6 +139,16 @@ export function daxFile(ctx: VmContext, pgmap: DevPagemap, opts: { charDevice?: 
         *fault(vmf: VmFault): Sleepable<number> {
           return vmfInsertMixed(vma, vmf.address, pfnToPfnT((pgmap.startPfn + vmf.pgoff) as Pfn, PFN_DEV | PFN_MAP));
         },
+        ...(opts.gigantic
+          ? {
+              *hugeFault(vmf: VmFault, order: number): Sleepable<number> {
+                if (order !== PUD_ORDER) return VM_FAULT_FALLBACK;
+                const first = vmf.pgoff - (vmf.pgoff % PUD_NR);
+                const p = pfnToPfnT((pgmap.startPfn + first) as Pfn, PFN_DEV | PFN_MAP);
+                return vmfInsertPfnPud(vmf, p, (vmf.flags & FAULT_FLAG_WRITE) !== 0);
+              },
+            }
+          : {}),
         ...(charDevice
           ? {}
           : {
