@@ -17,3 +17,51 @@ export {
   SHUTDOWN_CORRUPT_ONDISK,
   SHUTDOWN_DEVICE_REMOVED,
 } from "./fs/shutdown.js";
+export { Syscalls, callsOf } from "./syscalls/table.js";
+export type { SyncCalls } from "./syscalls/table.js";
+export { Process } from "./vfs/process.js";
+export {
+  OpenFile,
+  FdTable,
+  O_ACCMODE,
+  O_RDONLY,
+  O_WRONLY,
+  O_RDWR,
+  O_CREAT,
+  O_EXCL,
+  O_TRUNC,
+  O_APPEND,
+  O_DSYNC,
+  O_DIRECT,
+  O_DIRECTORY,
+  O_SYNC,
+} from "./vfs/file.js";
+export { MOUNT_POINT, lookupPath, lookupParent, pathComponents } from "./vfs/path.js";
+export { SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE } from "./syscalls/files.js";
+export {
+  FICLONE,
+  FICLONERANGE,
+  FIDEDUPERANGE,
+  FS_IOC_FIEMAP,
+  FS_IOC_FSGETXATTR,
+  FS_IOC_FSSETXATTR,
+  FILE_DEDUPE_RANGE_SAME,
+  FILE_DEDUPE_RANGE_DIFFERS,
+} from "./syscalls/ioctl.js";
+export type { FileCloneRange, DedupeDest, DedupeInfo } from "./syscalls/ioctl.js";
+export {
+  MS_ASYNC,
+  MS_INVALIDATE,
+  MS_SYNC,
+  MADV_NORMAL,
+  MADV_RANDOM,
+  MADV_SEQUENTIAL,
+  MADV_WILLNEED,
+  MADV_DONTNEED,
+  MADV_FREE,
+  MADV_COLD,
+  MADV_PAGEOUT,
+  MADV_HWPOISON,
+} from "./syscalls/mman.js";
+export type { MmapRequest, AccessOutcome } from "./syscalls/mman.js";
+export { PR_MCE_KILL, PR_MCE_KILL_GET, SI_USER } from "./syscalls/process.js";

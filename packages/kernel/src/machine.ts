@@ -12,10 +12,25 @@
 import { type DaxContext, daxDeleteMappingRange, setupFsDax } from "@pagelab/dax";
 import { gupSetup } from "@pagelab/gup";
 import { type NdNamespace, type PmemPlatform, createPmemPlatform } from "@pagelab/hw-pmem";
-import { type Dmesg, KERN_INFO, KERN_NOTICE, KernelError, type VmContext, type VmMachine, bootVm, runSync } from "@pagelab/mm-core";
+import {
+  type Dmesg,
+  KERN_INFO,
+  KERN_NOTICE,
+  KernelError,
+  type Sleepable,
+  type Task,
+  type VmContext,
+  type VmMachine,
+  bootVm,
+  createProcess,
+  runSync,
+} from "@pagelab/mm-core";
 import { type XfsMountedFs, xfsFilesMount, xfsFilesUnmount, xfsMkfs } from "@pagelab/xfs-lite";
 import { type MachineConfig, type MachineConfigInput, resolveMachineConfig } from "./config.js";
 import { KernelFs } from "./fs/kernelFs.js";
+import { Syscalls, type SyncCalls, callsOf } from "./syscalls/table.js";
+import type { FdTable } from "./vfs/file.js";
+import { Process } from "./vfs/process.js";
 
 /** The UUID mkfs gives the filesystem (the oracle's, "ORACLE" in ASCII). */
 export const FS_UUID = Uint8Array.from([0x4f, 0x52, 0x41, 0x43, 0x4c, 0x45, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
@@ -37,6 +52,10 @@ export class Machine {
   readonly pmem: PmemPlatform;
   readonly ns: NdNamespace;
   private boot: Boot;
+  /** Live user processes, in creation order. */
+  readonly processes: Process[] = [];
+  /** The system-call table (generators, for scheduler tasks). */
+  readonly sys: Syscalls = new Syscalls(this);
   /** Times the machine (re)booted after a power loss. */
   boots = 1;
 
@@ -85,6 +104,36 @@ export class Machine {
   }
   get mounted(): boolean {
     return this.boot.kfs !== null;
+  }
+
+  /** The system calls of `p`, run to completion (`runSync`). */
+  calls(p: Process): SyncCalls {
+    return callsOf(this.sys, p);
+  }
+
+  /** A new process with an empty address space and no open files. */
+  spawn(comm: string): Process {
+    return this.adopt(createProcess(this.vm, comm));
+  }
+
+  /** Track `task` as a process with `files`; its exit closes them (fput as task work). */
+  adopt(task: Task, files?: FdTable): Process {
+    const p = new Process(task, files);
+    this.processes.push(p);
+    task.onExit(() => {
+      for (const [fd, f] of p.files.entries()) {
+        p.files.remove(fd);
+        if (--f.refs === 0 && this.mounted) this.kfs.deferRelease(f.xfile);
+      }
+      const i = this.processes.indexOf(p);
+      if (i >= 0) this.processes.splice(i, 1);
+    });
+    return p;
+  }
+
+  /** Finish what exits left behind (deferred fputs, final iputs). */
+  *reap(_p?: Process): Sleepable {
+    if (this.mounted) yield* this.kfs.runTaskWork();
   }
 
   /** `mount -o dax=... /dev/pmem0 /mnt`, logging what XFS logs. */
@@ -142,6 +191,8 @@ export class Machine {
    * lost.
    */
   powerFail(): ReturnType<PmemPlatform["powerFail"]> {
+    for (const p of [...this.processes]) p.task.exit(null, 9);
+    this.processes.length = 0;
     const lost = this.pmem.powerFail();
     this.boots++;
     const dmesg = this.dmesg;

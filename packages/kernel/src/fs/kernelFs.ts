@@ -323,6 +323,11 @@ export class KernelFs {
     yield* daxDeleteMappingRange(this.dax, m, 0);
   }
 
+  /** `fput()` from a context that cannot sleep: released by the next task work. */
+  deferRelease(file: XfsFile): void {
+    this.deferredIputs.push(file);
+  }
+
   /** Run the deferred final iputs (task work at return to user space). */
   *runTaskWork(): Sleepable {
     while (this.deferredIputs.length > 0) yield* this.release(this.deferredIputs.shift()!);
