@@ -180,6 +180,9 @@ export {
   xfsTruncatePagecacheFinal,
 } from "./ops/xfs-aops.js";
 export type { XfsPagecacheStats } from "./ops/xfs-aops.js";
+export { xfsPageSpan } from "./ops/xfs-aops.js";
+export { xfsInodeSupportsDax, xfsInodeShouldEnableDax } from "./ops/xfs-dax-mode.js";
+export type { XfsDaxMode, XfsDaxOps } from "./ops/xfs-dax-mode.js";
 export type { XfsFileIoEnv } from "./ops/file-io.js";
 export { XfsMemDataDevice } from "./ops/data-dev.js";
 export type { XfsDataDevice } from "./ops/data-dev.js";

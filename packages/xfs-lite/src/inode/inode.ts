@@ -9,6 +9,9 @@
  *
  * The inode is its page cache's host (`MappingHost`): `mapping.host === ip`.
  *
+ * S_DAX (`sDax`) is the in-core flag `xfs_diflags_to_iflags(ip, true)` sets; the file
+ * system decides it (xfs-dax-mode.ts).
+ *
  * Simplified: no ILOCK (metadata changes are atomic between sleeping points here), no
  * attribute fork, timestamps or ownership.
  */
@@ -70,6 +73,13 @@ export class XfsInode {
   freed = false;
   /** `i_mapping`: the page cache, made on first buffered I/O when the fs has one. */
   mapping: AddressSpace | null = null;
+  /**
+   * S_DAX in `i_flags`: decided when the inode is set up (create, iget at mount) from the
+   * mount's dax mode and the on-disk flag, never changed while the inode stays in core.
+   */
+  sDax = false;
+  /** I_DONTCACHE: the DAX flag changed; the last reference evicts the in-core inode. */
+  dontcache = false;
 
   constructor(
     readonly ino: number,
@@ -131,8 +141,12 @@ export class XfsInode {
   isReflink(): boolean {
     return (this.diflags2 & XFS_DIFLAG2_REFLINK) !== 0;
   }
-  /** IS_DAX(): the per-inode DAX flag (the mount option comes from the kernel package). */
+  /** IS_DAX(): S_DAX, what the data path and statx follow. */
   isDax(): boolean {
+    return this.sDax;
+  }
+  /** The on-disk XFS_DIFLAG2_DAX (FS_XFLAG_DAX), which IS_DAX follows only from the next iget. */
+  flagDax(): boolean {
     return (this.diflags2 & XFS_DIFLAG2_DAX) !== 0;
   }
   isImmutable(): boolean {

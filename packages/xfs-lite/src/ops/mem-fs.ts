@@ -8,6 +8,7 @@ import type { VmContext } from "@pagelab/mm-core";
 import { XfsMemSpace } from "../bmap/mem-space.js";
 import { XfsMemBackend } from "./backend.js";
 import { XfsMemDataDevice } from "./data-dev.js";
+import type { XfsDaxMode } from "./xfs-dax-mode.js";
 import { XfsFileSystem } from "./xfs-fs.js";
 
 export interface XfsMemFsOptions {
@@ -17,6 +18,10 @@ export interface XfsMemFsOptions {
   rmapbt?: boolean;
   /** DRAM for the page cache of regular non-DAX files (default: none, data goes to blocks). */
   pageCache?: VmContext;
+  /** `-o dax=` (default "inode": S_DAX follows FS_XFLAG_DAX). */
+  daxMode?: XfsDaxMode;
+  /** Whether the data device supports DAX (default true). */
+  daxCapable?: boolean;
 }
 
 export function xfsMemFs(opts: XfsMemFsOptions = {}): XfsFileSystem {
@@ -26,5 +31,7 @@ export function xfsMemFs(opts: XfsMemFsOptions = {}): XfsFileSystem {
   const space = new XfsMemSpace(geo, opts.reflink ?? true, opts.rmapbt ?? true);
   return new XfsFileSystem({ backend: new XfsMemBackend(space), dev: new XfsMemDataDevice(geo.blockSize),
     ...(opts.pageCache !== undefined ? { pageCache: opts.pageCache } : {}),
+    ...(opts.daxMode !== undefined ? { daxMode: opts.daxMode } : {}),
+    ...(opts.daxCapable !== undefined ? { daxCapable: opts.daxCapable } : {}),
   });
 }

@@ -56,6 +56,7 @@ import { XFS_RMAP_BMBT_BLOCK } from "../rmap/types.js";
 import { xfsTransAlloc, xfsTransAllocEmpty, type XfsTrans } from "../trans/xfs-trans.js";
 import type { XfsFsBackend } from "./backend.js";
 import type { XfsDataDevice } from "./data-dev.js";
+import type { XfsDaxMode } from "./xfs-dax-mode.js";
 import { XfsFileSystem } from "./xfs-fs.js";
 
 /** Blocks every transaction reserves on top of its own need, for btree splits. */
@@ -391,6 +392,10 @@ export interface XfsMountedFs {
 export interface XfsFilesMountOptions {
   /** DRAM for the page cache of regular non-DAX files (default: none, data goes to blocks). */
   pageCache?: VmContext;
+  /** `-o dax=` (default "inode": S_DAX follows FS_XFLAG_DAX). S_DAX is decided at mount. */
+  daxMode?: XfsDaxMode;
+  /** Whether the device supports DAX (`bt_daxdev`; default true). */
+  daxCapable?: boolean;
 }
 
 /**
@@ -401,9 +406,13 @@ export function xfsFilesMount(dev: BlockDevice, opts: XfsFilesMountOptions = {})
   const mp = xfsMount(dev, { bufOps: [xfsInodeBufOps, xfsDirBufOps] });
   const backend = new XfsMountedBackend(mp, dev);
   const data = new XfsDevDataDevice(mp, dev);
-  const pageCache = opts.pageCache !== undefined ? { pageCache: opts.pageCache } : {};
+  const fsOpts = {
+    ...(opts.pageCache !== undefined ? { pageCache: opts.pageCache } : {}),
+    ...(opts.daxMode !== undefined ? { daxMode: opts.daxMode } : {}),
+    ...(opts.daxCapable !== undefined ? { daxCapable: opts.daxCapable } : {}),
+  };
   if (mp.mSb.sbRootino === NULLFSINO) {
-    return { fs: new XfsFileSystem({ backend, dev: data, ...pageCache }), mp, backend };
+    return { fs: new XfsFileSystem({ backend, dev: data, ...fsOpts }), mp, backend };
   }
   const inodes = new Map<number, XfsInode>();
   const dirents = new Map<number, Map<string, number>>();
@@ -430,7 +439,7 @@ export function xfsFilesMount(dev: BlockDevice, opts: XfsFilesMountOptions = {})
   } finally {
     tp.cancel();
   }
-  const fs = new XfsFileSystem({ backend, dev: data, loaded: { root, inodes, dirents }, ...pageCache });
+  const fs = new XfsFileSystem({ backend, dev: data, loaded: { root, inodes, dirents }, ...fsOpts });
   // xfs_reflink_recover_cow(): CoW staging extents do not survive a mount
   fs.trans(0, (sp) => {
     for (let agno = 0; agno < mp.agcount; agno++) {

@@ -117,7 +117,8 @@ export function xfsFilemapCheckErrors(mapping: AddressSpace): void {
   throw new KernelError(errnoName(errno) ?? "EIO", `writeback of ${mapping}`);
 }
 
-function pageSpan(pos: number, len: number): { start: number; last: number } {
+/** Bytes [pos, pos + len) rounded out to whole pages: first byte and last byte. */
+export function xfsPageSpan(pos: number, len: number): { start: number; last: number } {
   const start = Math.floor(pos / PAGE_SIZE) * PAGE_SIZE;
   const end = len >= LAST_BYTE - pos ? LAST_BYTE + 1 : Math.ceil((pos + len) / PAGE_SIZE) * PAGE_SIZE;
   return { start, last: end - 1 };
@@ -130,7 +131,7 @@ function pageSpan(pos: number, len: number): { start: number; last: number } {
 export function* xfsWriteAndWaitRange(ctx: VmContext, ip: XfsInode, pos: number, len: number): Sleepable<number> {
   const m = ip.mapping;
   if (m === null || m.isDax || len <= 0) return 0;
-  const { start, last } = pageSpan(pos, len);
+  const { start, last } = xfsPageSpan(pos, len);
   const n = yield* filemapWriteAndWaitRange(ctx, m, start / PAGE_SIZE, Math.floor(last / PAGE_SIZE));
   xfsFilemapCheckErrors(m);
   return n;
@@ -145,7 +146,7 @@ export function* xfsFlushUnmapRange(ctx: VmContext, ip: XfsInode, pos: number, l
   const m = ip.mapping;
   if (m === null || m.isDax || len <= 0) return;
   yield* xfsWriteAndWaitRange(ctx, ip, pos, len);
-  const { start, last } = pageSpan(pos, len);
+  const { start, last } = xfsPageSpan(pos, len);
   yield* truncatePagecacheRange(ctx, m, start, last);
 }
 

@@ -18,15 +18,22 @@
  * Data: with a page cache (`pageCache: VmContext`), regular non-DAX inodes read and write
  * through it (xfs_file_buffered_read() / xfs_file_buffered_write(), see xfs-aops.ts) and
  * every extent-changing operation writes back and drops the affected pages first; DAX
- * inodes, and every inode without a page cache, move data straight to blocks.
+ * inodes, and every inode without a page cache, move data straight to blocks. For DAX
+ * inodes the same places call the installed `daxOps` (DAX writeback, then unmap and delete
+ * the DAX entries), as xfs_flush_unmap_range() does through the DAX address space.
+ *
+ * S_DAX follows `daxMode` (xfs-dax-mode.ts): set at create and iget, changed by
+ * FS_XFLAG_DAX only after the inode's last reference is dropped (I_DONTCACHE).
  */
 import {
+  AS_DAX,
   KernelError,
   filemapRead,
   genericPerformWrite,
   type AddressSpace,
   type Sleepable,
   type VmContext,
+  vmBugOn,
 } from "@pagelab/mm-core";
 import { xfsBmapHoleBlocks, xfsBmapiWrite, xfsBmapMapExtent, xfsBmapUnmapExtent, xfsBunmapi } from "../bmap/bmap.js";
 import { forEachAgPiece, xfsAgbToFsb, type XfsSpace } from "../bmap/space.js";
@@ -63,10 +70,12 @@ import { xfsReadIomapBegin, xfsWriteIomapBegin, xfsWriteIomapEnd } from "./xfs-i
 import {
   xfsFlushUnmapRange,
   xfsInodeMapping,
+  xfsPageSpan,
   xfsTruncatePagecacheFinal,
   xfsWriteAndWaitRange,
   type XfsPagecacheStats,
 } from "./xfs-aops.js";
+import { xfsInodeShouldEnableDax, type XfsDaxMode, type XfsDaxOps } from "./xfs-dax-mode.js";
 
 export const FALLOC_FL_KEEP_SIZE = 0x01;
 export const FALLOC_FL_PUNCH_HOLE = 0x02;
@@ -92,6 +101,8 @@ export const O_APPEND = 0o2000;
 /** `MAX_LFS_FILESIZE` on 64-bit. */
 export const MAX_LFS_FILESIZE = 2 ** 63 - 1;
 const NAME_MAX = 255;
+/** A byte length that reaches the end of any file. */
+const WHOLE = Number.MAX_SAFE_INTEGER;
 
 /** An open file description, as far as this layer cares. */
 export interface XfsFile {
@@ -142,9 +153,10 @@ export interface XfsFsxattr {
 
 /**
  * `xfs_break_layouts()`: called with i_rwsem and the MMAPLOCK held before extents change;
- * DAX plugs its busy-page wait in here.
+ * DAX plugs its busy-page wait in here. `pos`/`len` are the bytes about to change (the
+ * kernel's dax_layout_busy_page() waits on the whole file; a hook may do the same).
  */
-export type XfsLayoutBreakHook = (ip: XfsInode) => Sleepable;
+export type XfsLayoutBreakHook = (ip: XfsInode, pos: number, len: number) => Sleepable;
 
 export interface XfsFileSystemOptions {
   readonly backend: XfsFsBackend;
@@ -153,6 +165,10 @@ export interface XfsFileSystemOptions {
   readonly loaded?: { root: XfsInode; inodes: Map<number, XfsInode>; dirents: Map<number, Map<string, number>> };
   /** DRAM for a page cache: regular non-DAX files then read and write through it. */
   readonly pageCache?: VmContext;
+  /** `-o dax=`: "inode" (the kernel's default) unless told. */
+  readonly daxMode?: XfsDaxMode;
+  /** The data device has a dax_device (`bt_daxdev`); default true. */
+  readonly daxCapable?: boolean;
 }
 
 export class XfsFileSystem implements XfsFileIoEnv {
@@ -162,6 +178,10 @@ export class XfsFileSystem implements XfsFileIoEnv {
   readonly inodes: Map<number, XfsInode>;
   readonly root: XfsInode;
   layoutBreak: XfsLayoutBreakHook | undefined;
+  /** The DAX code's writeback and invalidation of DAX inodes (none: DAX entries are not tracked). */
+  daxOps: XfsDaxOps | undefined;
+  readonly daxMode: XfsDaxMode;
+  readonly daxCapable: boolean;
   /** The VmContext whose DRAM holds the page cache, if the fs has one. */
   readonly pageCache: VmContext | undefined;
   readonly pagecacheStats: XfsPagecacheStats = { readFolio: 0, writepage: 0, writeErrors: 0 };
@@ -172,10 +192,13 @@ export class XfsFileSystem implements XfsFileIoEnv {
     this.dev = opts.dev;
     this.pageCache = opts.pageCache;
     this.blockSize = opts.backend.geo.blockSize;
+    this.daxMode = opts.daxMode ?? "inode";
+    this.daxCapable = opts.daxCapable ?? true;
     if (opts.loaded !== undefined) {
       this.root = opts.loaded.root;
       this.inodes = opts.loaded.inodes;
       this.dirents = opts.loaded.dirents;
+      for (const ip of this.inodes.values()) this.setupInode(ip);
     } else {
       this.inodes = new Map();
       this.dirents = new Map();
@@ -209,6 +232,12 @@ export class XfsFileSystem implements XfsFileIoEnv {
   }
 
   // ---- inodes and the namespace -------------------------------------------------
+
+  /** `xfs_setup_inode()` → `xfs_diflags_to_iflags(ip, true)`: S_DAX for a new in-core inode. */
+  setupInode(ip: XfsInode): void {
+    ip.sDax = xfsInodeShouldEnableDax(ip, this.daxMode, this.blockSize, this.daxCapable);
+    ip.dontcache = false;
+  }
 
   /** Inside a transaction: a new in-core inode with an on-disk number. */
   private ialloc(mode: number): XfsInode {
@@ -260,6 +289,7 @@ export class XfsFileSystem implements XfsFileIoEnv {
         // new files inherit the DAX flag and the CoW extent size hint from the directory
         ip.diflags2 |= dir.diflags2 & (XFS_DIFLAG2_DAX | XFS_DIFLAG2_COWEXTSIZE);
         ip.cowextsize = dir.cowextsize;
+        this.setupInode(ip);
         this.backend.writeDir(dir, d);
         return ip;
       });
@@ -284,7 +314,7 @@ export class XfsFileSystem implements XfsFileIoEnv {
         ip.nlink--;
         this.backend.writeDir(dir, this.entries(dir));
       }, dir, ip);
-      this.iputMaybeEvict(ip);
+      yield* this.iput(ip);
     } finally {
       dir.iRwsem.upWrite();
     }
@@ -331,7 +361,7 @@ export class XfsFileSystem implements XfsFileIoEnv {
         this.backend.writeDir(odir, this.entries(odir));
         if (ndir !== odir) this.backend.writeDir(ndir, this.entries(ndir));
       }, ...[odir, ndir, ...(t ? [t] : [])].filter((x, i, a) => a.indexOf(x) === i));
-      if (t !== undefined) this.iputMaybeEvict(t);
+      if (t !== undefined) yield* this.iput(t);
     } finally {
       if (b !== a) b.iRwsem.upWrite();
       a.iRwsem.upWrite();
@@ -349,15 +379,75 @@ export class XfsFileSystem implements XfsFileIoEnv {
     return { ip, fmode, flags, fs: this };
   }
 
-  /** Close (`iput`): an unlinked inode is evicted at its last close. */
+  /**
+   * Close (`iput`) where the caller cannot sleep: an unlinked inode is evicted at its last
+   * close; an I_DONTCACHE inode is set up again only if nothing of it is cached (else that
+   * waits for a `release()` or the next mount). A DAX inode whose entries the DAX code
+   * still holds must go through `release()`.
+   */
   close(file: XfsFile): void {
     file.ip.openCount--;
     this.iputMaybeEvict(file.ip);
   }
 
-  private iputMaybeEvict(ip: XfsInode): void {
-    if (ip.nlink > 0 || ip.openCount > 0 || ip.freed) return;
+  /**
+   * `fput()` → `iput()`: the last reference of an unlinked inode evicts it (a DAX inode's
+   * entries deleted through `daxOps` first, as `truncate_inode_pages_final()` does); the
+   * last reference of an I_DONTCACHE inode evicts the in-core inode (cached data written
+   * back and dropped) and the next lookup finds it set up again, S_DAX decided anew.
+   */
+  *release(file: XfsFile): Sleepable {
+    file.ip.openCount--;
+    yield* this.iput(file.ip);
+  }
+
+  private *iput(ip: XfsInode): Sleepable {
+    if (ip.openCount > 0 || ip.freed) return;
+    if (ip.nlink > 0) {
+      if (ip.dontcache) yield* this.reloadInode(ip);
+      return;
+    }
+    if (ip.isDax() && this.daxOps !== undefined) yield* this.daxOps.invalidate(ip, 0, WHOLE);
     this.evict(ip);
+  }
+
+  private iputMaybeEvict(ip: XfsInode): void {
+    if (ip.openCount > 0 || ip.freed) return;
+    const cached = (ip.mapping?.nrpages ?? 0) > 0;
+    if (ip.nlink > 0) {
+      if (ip.dontcache && !cached) this.reinitInode(ip);
+      return;
+    }
+    vmBugOn(ip.isDax() && this.daxOps !== undefined && cached, `xfs: inode ${ip.ino} evicted with DAX entries by close(); use release()`);
+    this.evict(ip);
+  }
+
+  /**
+   * `iput_final()` of an I_DONTCACHE inode — `write_inode_now()`, then `evict()` drops the
+   * cache (page cache, or the DAX entries through `daxOps`) — and the `xfs_iget()` that
+   * reads it back: the same object, set up again.
+   */
+  private *reloadInode(ip: XfsInode): Sleepable {
+    yield* xfsIlockIoMmap(ip);
+    try {
+      if (!ip.dontcache || ip.openCount > 0) return;
+      yield* this.writeAndWait(ip, 0, WHOLE);
+      if (ip.isDax()) {
+        if (this.daxOps !== undefined) yield* this.daxOps.invalidate(ip, 0, WHOLE);
+      } else if (this.pageCache !== undefined) {
+        xfsTruncatePagecacheFinal(this.pageCache, ip);
+      }
+      this.reinitInode(ip);
+    } finally {
+      xfsIunlockIoMmap(ip);
+    }
+  }
+
+  private reinitInode(ip: XfsInode): void {
+    this.setupInode(ip);
+    if (ip.mapping === null) return;
+    if (ip.isDax()) ip.mapping.setFlag(AS_DAX);
+    else ip.mapping.clearFlag(AS_DAX);
   }
 
   /** `xfs_inactive()`: drop CoW staging blocks and every data block, then the inode. */
@@ -480,13 +570,34 @@ export class XfsFileSystem implements XfsFileIoEnv {
     for (const ip of this.inodes.values()) xfsTruncatePagecacheFinal(this.pageCache, ip);
   }
 
-  /** `xfs_flush_unmap_range()` when the fs has a page cache. */
+  /**
+   * `xfs_flush_unmap_range()`: write back and drop the cached data of the range (rounded
+   * out to whole pages) — the page cache, or for a DAX inode the DAX code's entries.
+   */
   private *flushUnmapRange(ip: XfsInode, pos: number, len: number): Sleepable {
-    if (this.pageCache !== undefined) yield* xfsFlushUnmapRange(this.pageCache, ip, pos, len);
+    if (!ip.isDax()) {
+      if (this.pageCache !== undefined) yield* xfsFlushUnmapRange(this.pageCache, ip, pos, len);
+      return;
+    }
+    if (this.daxOps === undefined || len <= 0) return;
+    const { start, last } = xfsPageSpan(pos, len);
+    yield* this.daxOps.writeback(ip, start, last - start + 1);
+    yield* this.daxOps.invalidate(ip, start, last - start + 1);
   }
 
-  private *breakLayouts(ip: XfsInode): Sleepable {
-    if (this.layoutBreak !== undefined) yield* this.layoutBreak(ip);
+  /** `filemap_write_and_wait_range()`: dirty pages, or for a DAX inode dirty DAX entries. */
+  private *writeAndWait(ip: XfsInode, pos: number, len: number): Sleepable {
+    if (!ip.isDax()) {
+      if (this.pageCache !== undefined) yield* xfsWriteAndWaitRange(this.pageCache, ip, pos, len);
+      return;
+    }
+    if (this.daxOps === undefined || len <= 0) return;
+    const { start, last } = xfsPageSpan(pos, len);
+    yield* this.daxOps.writeback(ip, start, last - start + 1);
+  }
+
+  private *breakLayouts(ip: XfsInode, pos: number, len: number): Sleepable {
+    if (this.layoutBreak !== undefined) yield* this.layoutBreak(ip, pos, len);
   }
 
   // ---- size -------------------------------------------------------------------
@@ -499,8 +610,8 @@ export class XfsFileSystem implements XfsFileIoEnv {
     if (ip.isImmutable() || ip.isAppend()) throw new KernelError("EPERM");
     yield* xfsIlockIoMmap(ip);
     try {
-      yield* this.breakLayouts(ip);
-      yield* this.flushUnmapRange(ip, Math.min(size, ip.size), Number.MAX_SAFE_INTEGER);
+      yield* this.breakLayouts(ip, Math.min(size, ip.size), WHOLE);
+      yield* this.flushUnmapRange(ip, Math.min(size, ip.size), WHOLE);
       this.setSizeLocked(ip, size);
     } finally {
       xfsIunlockIoMmap(ip);
@@ -549,7 +660,7 @@ export class XfsFileSystem implements XfsFileIoEnv {
     const bs = this.blockSize;
     yield* xfsIlockIoMmap(ip);
     try {
-      yield* this.breakLayouts(ip);
+      yield* this.breakLayouts(ip, offset, mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE) ? WHOLE : len);
       if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) {
         if (offset % bs !== 0 || len % bs !== 0) throw new KernelError("EINVAL");
         if (mode & FALLOC_FL_COLLAPSE_RANGE) {
@@ -670,15 +781,13 @@ export class XfsFileSystem implements XfsFileIoEnv {
     if (!this.backend.hasReflink) throw new KernelError("EOPNOTSUPP");
     yield* xfsIlock2IoMmap(src, dst);
     try {
-      yield* this.breakLayouts(src);
-      if (dst !== src) yield* this.breakLayouts(dst);
+      const span = (pos: number) => (len === 0 ? WHOLE : Math.min(len, WHOLE - pos));
+      yield* this.breakLayouts(src, posIn, span(posIn));
+      if (dst !== src) yield* this.breakLayouts(dst, posOut, span(posOut));
       if (src.isDax() !== dst.isDax()) throw new KernelError("EINVAL", "Don't share DAX file data with non-DAX file");
-      if (this.pageCache !== undefined) {
-        // __generic_remap_file_range_prep(): the blocks must hold what the caches hold
-        const span = (pos: number) => (len === 0 ? Number.MAX_SAFE_INTEGER : Math.min(len, Number.MAX_SAFE_INTEGER - pos));
-        yield* xfsWriteAndWaitRange(this.pageCache, src, posIn, span(posIn));
-        yield* xfsWriteAndWaitRange(this.pageCache, dst, posOut, span(posOut));
-      }
+      // __generic_remap_file_range_prep(): the blocks must hold what the caches hold
+      yield* this.writeAndWait(src, posIn, span(posIn));
+      yield* this.writeAndWait(dst, posOut, span(posOut));
       const count = yield* this.remapPrep(fin, posIn, fout, posOut, len, remapFlags);
       if (count === 0) return 0;
       // xfs_reflink_remap_prep(): the destination's pages would show the old blocks
@@ -885,15 +994,15 @@ export class XfsFileSystem implements XfsFileIoEnv {
     }
     yield* xfsIlockIoMmap(ip);
     try {
-      // the data path changes with the DAX flag: no cached page may outlive the switch
-      if (ip.mapping !== null && ip.isDax() !== ((fa.xflags & FS_XFLAG_DAX) !== 0)) {
-        yield* this.flushUnmapRange(ip, 0, Number.MAX_SAFE_INTEGER);
-      }
+      // xfs_ioctl_setattr_prepare_dax(): under dax=inode a changed flag changes S_DAX only
+      // when the inode is next read in; d_mark_dontcache() makes that the last iput
+      if (!ip.isDir() && this.daxMode === "inode" && ip.flagDax() !== ((fa.xflags & FS_XFLAG_DAX) !== 0)) ip.dontcache = true;
       this.trans(0, () => this.applyXflags(ip, fa.xflags, cowBytes), ip);
-      if (ip.mapping !== null && this.pageCache !== undefined) xfsInodeMapping(this, this.pageCache, ip, this.pagecacheStats);
     } finally {
       xfsIunlockIoMmap(ip);
     }
+    // the ioctl's own file reference ends here: with no other open, that is the last iput
+    yield* this.iput(ip);
   }
 
   private applyXflags(ip: XfsInode, xflags: number, cowBytes: number): void {
