@@ -80,7 +80,7 @@ describe("the W/X/Y/Z rotation mapped by four processes", () => {
       const want = new Uint8Array(6 * K);
       for (let b = 0; b < 6; b++) want.fill(expected(r, b), b * K, (b + 1) * K);
       want[r * K + r * 100] = 0xf0 + r;
-      expect(Buffer.from(buf).equals(Buffer.from(want))).toBe(true);
+      expect(buf.findIndex((x, i) => x !== want[i])).toBe(-1);
     });
     expect(xfsCheckFs(m.kfs.fs)).toEqual([]);
   });
