@@ -4,6 +4,7 @@
  */
 import { Command } from "commander";
 import { runDemo } from "./commands/demo.js";
+import { runCommand } from "./commands/run.js";
 
 export interface ProgramIo {
   out(text: string): void;
@@ -21,6 +22,19 @@ export function buildProgram(io: ProgramIo): Command {
     .command("demo")
     .description("boot a small machine and walk through what the simulator models")
     .action(() => runDemo((line) => io.out(`${line}\n`)));
+
+  program
+    .command("run")
+    .description("run a script in the oracle's format and print the transcript real Linux prints")
+    .argument("<script>", "script file (one shell line per command)")
+    .option("--mechanism <m>", "DAX sharing mechanism", "shared-count")
+    .option("--seed <n>", "scheduler seed", "0")
+    .option("-n, --normalize", "normalise like run.sh -n (timings, pids, pfns)")
+    .option("--json", "print {lines, errors} as JSON")
+    .action((file: string, o: { mechanism: string; seed: string; normalize?: boolean; json?: boolean }) => {
+      const status = runCommand(file, o, io);
+      if (status !== 0) process.exitCode = status;
+    });
 
   return program;
 }

@@ -1,0 +1,21 @@
+/**
+ * `pagelab run SCRIPT [--mechanism M] [--seed N] [-n] [--json]`.
+ */
+import { readFileSync } from "node:fs";
+import type { ProgramIo } from "../program.js";
+import { runScript } from "../run/runner.js";
+
+export function runCommand(file: string, o: { mechanism: string; seed: string; normalize?: boolean; json?: boolean }, io: ProgramIo): number {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    io.err(`pagelab run: ${file}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 2;
+  }
+  const r = runScript(text, { file, mechanism: o.mechanism, seed: Number(o.seed), normalize: !!o.normalize });
+  if (o.json) io.out(`${JSON.stringify(r, null, 2)}\n`);
+  else io.out(r.lines.map((l) => `${l}\n`).join(""));
+  for (const e of r.errors) io.err(`${e}\n`);
+  return r.errors.length ? 1 : 0;
+}

@@ -1,0 +1,77 @@
+/**
+ * `pagelab run`: the transcript ../shared/oracle/run.sh prints between its markers —
+ * `# comment` lines echoed, `$ command`, its stdout and stderr, `[exit N]` when non-zero,
+ * `[kmsg] <level>text` for kernel log lines logged while the line ran.
+ */
+import { KernelSession } from "../machine/session.js";
+import { BufferOut, Shell, StepLimitExceeded, type Utility } from "../shell/interp.js";
+import { busyboxApplets } from "../shell/utils.js";
+import { runXfsIo } from "../xfsio/xfsio.js";
+import { normalizeTranscript } from "./normalize.js";
+import { parseMkfsOpts, parseMountDax, parseScript } from "./script.js";
+
+export interface RunOptions {
+  readonly file: string;
+  readonly mechanism?: string;
+  readonly seed?: number;
+  readonly normalize?: boolean;
+}
+
+export interface RunResult {
+  readonly lines: string[];
+  /** `file:line: command: reason` for script errors (unknown command, syntax, internal). */
+  readonly errors: string[];
+}
+
+export function runScript(text: string, opts: RunOptions): RunResult {
+  const script = parseScript(text);
+  const session = new KernelSession({
+    ...(opts.mechanism ? { mechanism: opts.mechanism } : {}),
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    mkfs: parseMkfsOpts(script.options.MKFS_OPTS ?? "-m reflink=1,rmapbt=1"),
+    dax: parseMountDax(script.options.MOUNT_OPTS),
+  });
+  const errors: string[] = [];
+  let lineNo = 0;
+  const commands = new Map<string, Utility>(busyboxApplets);
+  commands.set("xfs_io", (ctx) => runXfsIo(ctx.argv.slice(1), session.spawn("xfs_io"), ctx.out, ctx.err));
+  commands.set("remount", () => {
+    session.remount();
+    return 0;
+  });
+  const env = new Map([
+    ["DEV", "/dev/pmem0"],
+    ["MNT", "/mnt"],
+    ["MOUNT_OPTS", script.options.MOUNT_OPTS ?? "dax=always"],
+  ]);
+  const shell = new Shell({ fs: session.fs, commands, env, onNotFound: (name) => errors.push(`${opts.file}:${lineNo}: ${name}: not found`) });
+  const lines: string[] = [];
+  for (const line of script.lines) {
+    lineNo = line.lineNo;
+    if (line.kind === "comment") {
+      lines.push(line.text);
+      continue;
+    }
+    lines.push(`$ ${line.text}`);
+    const out = new BufferOut();
+    const mark = session.kmsgMark();
+    let status: number;
+    try {
+      status = shell.run(line.text, out, out);
+    } catch (e) {
+      if (e instanceof StepLimitExceeded) {
+        status = 137;
+        errors.push(`${opts.file}:${lineNo}: ${line.text.split(/\s/)[0]}: killed: ${e.message}`);
+      } else {
+        errors.push(`${opts.file}:${lineNo}: ${line.text.split(/\s/)[0]}: internal error: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
+        status = 1;
+      }
+    }
+    const text = out.text();
+    if (text) lines.push(...text.replace(/\n$/, "").split("\n"));
+    if (/^sh: syntax error/m.test(text)) errors.push(`${opts.file}:${lineNo}: sh: ${text.split("\n")[0]?.slice(4)}`);
+    if (status !== 0) lines.push(`[exit ${status}]`);
+    lines.push(...session.kmsgSince(mark));
+  }
+  return { lines: opts.normalize ? normalizeTranscript(lines) : lines, errors };
+}
