@@ -174,7 +174,7 @@ function powerLossProperty(cached: boolean): void {
           expect(xfsCheckFs(m.fs)).toEqual([]);
         },
       ),
-      // A fixed seed: 6the guard below counts how many runs lost power inside an
+      // A fixed seed: the guard below counts how many runs lost power inside an
       // operation, and a random seed sometimes gives only 5 of 40 (this one gives 10 and 16).
       { numRuns: 40, seed: 6 },
     );
