@@ -7,7 +7,6 @@ export type { MachineConfig, MachineConfigInput, MkfsConfig, HistoricBugs } from
 export { Machine, bootMachine, FS_UUID } from "./machine.js";
 export { KernelFs } from "./fs/kernelFs.js";
 export type { FailureReport, FailureOwnerReport, KernelFsInit } from "./fs/kernelFs.js";
-export { inodeIsDax, applyDaxMode } from "./fs/daxMode.js";
 export { xfsDaxIomapOps } from "./fs/iomapOps.js";
 export {
   SHUTDOWN_META_IO_ERROR,

@@ -142,7 +142,7 @@ export class Machine {
     const dmesg = this.dmesg;
     const p = `XFS (${this.devName}): `;
     dmesg.printk(KERN_NOTICE, `${p}Mounting V5 Filesystem ${uuidString(FS_UUID)}`);
-    const mounted: XfsMountedFs = xfsFilesMount(this.ns.blockDevice!, { pageCache: this.vm });
+    const mounted: XfsMountedFs = xfsFilesMount(this.ns.blockDevice!, { pageCache: this.vm, daxMode: this.config.dax, daxCapable: true });
     if (mounted.mp.mRecovery !== null && !mounted.mp.mRecovery.clean) {
       dmesg.printk(KERN_INFO, `${p}Starting recovery (logdev: internal)`);
       dmesg.printk(KERN_INFO, `${p}Ending recovery (logdev: internal)`);

@@ -11,11 +11,10 @@
  *      fs/xfs/xfs_super.c xfs_fs_evict_inode() (6.15's dax_break_layout_final());
  *      fs/xfs/xfs_buf.c xfs_alloc_buftarg() (fs_dax_get_by_bdev with the holder ops)
  *
- * Simplified: xfs-lite does not invalidate DAX entries when extents change (it skips
- * DAX mappings in xfs_flush_unmap_range), so the layout-break hook writes every dirty
- * entry back and deletes all entries of the inode after the busy-page wait — the
- * kernel deletes only the affected range. xfs-lite's MMAPLOCK is not the mapping's
- * invalidate_lock DAX faults take; both are requested from xfs-lite.
+ * xfs-lite decides S_DAX from the mount's dax mode; where an extent change would write
+ * back and drop page-cache pages it calls `fs.daxOps` for DAX inodes: writeback is
+ * `dax_writeback_mapping_range()` of the range, invalidate is `truncate_pagecache_range()`
+ * on a DAX mapping (unmap, CoWed private pages included, then delete the entries).
  */
 import {
   type DaxContext,
@@ -46,7 +45,9 @@ import {
   ERRNO,
   genericFileVmOps,
   isKernelError,
+  XA_MAX_INDEX,
   thpGetUnmappedArea,
+  unmapMappingPages,
 } from "@pagelab/mm-core";
 import {
   FMODE_WRITE,
@@ -60,7 +61,6 @@ import {
   xfsInodeMapping,
   xfsWriteAndWaitRange,
 } from "@pagelab/xfs-lite";
-import { applyDaxMode } from "./daxMode.js";
 import { xfsDaxIomapOps } from "./iomapOps.js";
 import {
   NOTIFY_DDEV_FAILURE_CORRUPT,
@@ -139,9 +139,11 @@ export class KernelFs {
         }
       },
     };
-    for (const ip of this.fs.inodes.values()) applyDaxMode(this.mode, ip);
-    applyDaxMode(this.mode, this.fs.root);
     this.fs.layoutBreak = (ip) => this.breakLayouts(ip);
+    this.fs.daxOps = {
+      writeback: (ip, pos, len) => this.daxWritebackRange(ip, pos, len),
+      invalidate: (ip, pos, len) => this.daxInvalidateRange(ip, pos, len),
+    };
     fsDaxGetByBdev(this.dax.dev, this, { notifyFailure: (_dev, offset, len, flags) => this.notifyFailure(offset, len, flags) });
   }
 
@@ -150,33 +152,49 @@ export class KernelFs {
     if (this.shutdown) throw new KernelError("EIO", `XFS (${this.devName}) is shut down`);
   }
 
-  /** An inode the VFS hands out (`xfs_iget` + `xfs_setup_inode`): S_DAX applied. */
-  iget(ip: XfsInode): XfsInode {
-    return applyDaxMode(this.mode, ip);
-  }
-
+  /** IS_DAX(inode): xfs-lite's in-core S_DAX. */
   isDax(ip: XfsInode): boolean {
-    return this.iget(ip).isDax();
+    return ip.isDax();
   }
 
   /** `inode->i_mapping` (AS_DAX following IS_DAX). */
   mapping(ip: XfsInode): AddressSpace {
-    this.iget(ip);
     return xfsInodeMapping(this.fs, this.vm, ip, this.fs.pagecacheStats);
   }
 
-  /** `xfs_break_layouts()` for DAX: wait until no page of the file is pinned. */
+  /**
+   * `xfs_break_layouts()` for DAX (`xfs_break_dax_layouts()`): sleep with the MMAPLOCK
+   * dropped until no page of the file is pinned (6.12's dax_layout_busy_page() covers
+   * the whole file, whatever range is about to change).
+   */
   private *breakLayouts(ip: XfsInode): Sleepable {
     const m = ip.mapping;
+    if (m === null || !m.isDax || this.init.noBusyWait) return;
+    yield* daxBreakLayouts(this.dax, m, 0, XA_MAX_INDEX, {
+      unlock: () => ip.mmapLock.upWrite(),
+      relock: () => ip.mmapLock.downWrite(),
+    });
+  }
+
+  /** `daxOps.writeback`: `filemap_write_and_wait_range()` on a DAX mapping. */
+  private *daxWritebackRange(ip: XfsInode, pos: number, len: number): Sleepable {
+    const m = ip.mapping;
     if (m === null || !m.isDax) return;
-    if (!this.init.noBusyWait) {
-      yield* daxBreakLayouts(this.dax, m, 0, Number.MAX_SAFE_INTEGER, {
-        unlock: () => ip.mmapLock.upWrite(),
-        relock: () => ip.mmapLock.downWrite(),
-      });
-    }
-    yield* daxWritebackMappingRange(this.dax, m);
-    yield* daxDeleteMappingRange(this.dax, m, 0);
+    yield* daxWritebackMappingRange(this.dax, m, pos, len >= Number.MAX_SAFE_INTEGER - pos ? Number.MAX_SAFE_INTEGER : pos + len - 1);
+  }
+
+  /**
+   * `daxOps.invalidate`: `truncate_pagecache_range()` on a DAX mapping — every PTE of the
+   * range unmapped (private CoW copies too, `even_cows`), then each entry deleted.
+   */
+  private *daxInvalidateRange(ip: XfsInode, pos: number, len: number): Sleepable {
+    const m = ip.mapping;
+    if (m === null || !m.isDax) return;
+    const first = Math.floor(pos / PAGE_SIZE);
+    const whole = len >= Number.MAX_SAFE_INTEGER - pos;
+    const last = whole ? XA_MAX_INDEX : Math.floor((pos + len - 1) / PAGE_SIZE);
+    unmapMappingPages(m, first, whole ? 0 : last - first + 1, true);
+    yield* daxDeleteMappingRange(this.dax, m, first, last);
   }
 
   // ---- data -------------------------------------------------------------------
@@ -287,8 +305,8 @@ export class KernelFs {
     const r = this.vmaRefs.get(ip)!;
     if (--r.count > 0) return;
     this.vmaRefs.delete(ip);
-    // fput() of the last VMA runs as task work: an unlinked inode's eviction may sleep there
-    if (ip.nlink === 0 && ip.openCount === 1) this.deferredIputs.push(r.file);
+    // fput() of the last VMA runs as task work: an eviction or I_DONTCACHE drop may sleep there
+    if ((ip.nlink === 0 || ip.dontcache) && ip.openCount === 1) this.deferredIputs.push(r.file);
     else this.fs.close(r.file);
   }
 
@@ -302,25 +320,25 @@ export class KernelFs {
   /** Open an inode for a file description (`xfs_file_open` + iget reference). */
   open(ip: XfsInode, fmode: number, flags: number): XfsFile {
     this.checkAlive();
-    return this.fs.open(this.iget(ip), fmode, flags);
+    return this.fs.open(ip, fmode, flags);
   }
 
   /**
-   * `iput()` of one reference: the last one of an unlinked inode evicts it, after
-   * waiting until no page of it is pinned (6.15's `dax_break_layout_final()`; 6.12
-   * freed the blocks under the pin).
+   * `iput()` of one reference (xfs-lite's sleeping `release`): the last one of an
+   * unlinked inode evicts it — after waiting until no page of it is pinned (6.15's
+   * `dax_break_layout_final()`; 6.12 freed the blocks under the pin) — and the last one
+   * of an I_DONTCACHE inode writes back, drops its cache and re-decides S_DAX.
    */
   *release(file: XfsFile): Sleepable {
     const ip = file.ip;
     if (ip.nlink === 0 && ip.openCount === 1) yield* this.breakLayoutFinal(ip);
-    this.fs.close(file);
+    yield* this.fs.release(file);
   }
 
   private *breakLayoutFinal(ip: XfsInode): Sleepable {
     const m = ip.mapping;
-    if (m === null || !m.isDax) return;
-    if (!this.init.noBusyWait) yield* daxBreakLayouts(this.dax, m, 0, Number.MAX_SAFE_INTEGER);
-    yield* daxDeleteMappingRange(this.dax, m, 0);
+    if (m === null || !m.isDax || this.init.noBusyWait) return;
+    yield* daxBreakLayouts(this.dax, m, 0, XA_MAX_INDEX);
   }
 
   /** `fput()` from a context that cannot sleep: released by the next task work. */
@@ -336,7 +354,7 @@ export class KernelFs {
   /** `unlink(2)` of `name` in `dir`: eviction, if this was the last reference, waits for pins. */
   *unlink(dir: XfsInode, name: string): Sleepable {
     this.checkAlive();
-    const ip = this.iget(this.fs.lookup(dir, name));
+    const ip = this.fs.lookup(dir, name);
     if (ip.isDir()) throw new KernelError("EISDIR");
     const hold = this.fs.open(ip, 0);
     try {

@@ -68,7 +68,6 @@ export function* sysOpen(m: Machine, p: Process, path: string, flags: number, mo
   } else {
     ip = lookupPath(fs, path);
   }
-  kfs.iget(ip);
   if (flags & O_DIRECTORY && !ip.isDir()) throw new KernelError("ENOTDIR", path);
   if (ip.isDir() && acc !== O_RDONLY) throw new KernelError("EISDIR", path);
   const fmode = (acc !== O_WRONLY ? FMODE_READ : 0) | (acc !== O_RDONLY ? FMODE_WRITE : 0);
@@ -269,5 +268,5 @@ export function* sysStatx(m: Machine, p: Process, path: string | number): Sleepa
   kfs.checkAlive();
   const ip = typeof path === "number" ? p.files.get(path).ip : lookupPath(kfs.fs, path);
   yield* [];
-  return kfs.fs.statx(kfs.iget(ip));
+  return kfs.fs.statx(ip);
 }
