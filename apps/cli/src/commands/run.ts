@@ -17,5 +17,10 @@ export function runCommand(file: string, o: { mechanism: string; seed: string; n
   if (o.json) io.out(`${JSON.stringify(r, null, 2)}\n`);
   else io.out(r.lines.map((l) => `${l}\n`).join(""));
   for (const e of r.errors) io.err(`${e}\n`);
+  if (r.panic) {
+    io.err("--- last kernel console lines ---\n");
+    for (const l of r.panic) io.err(`${l.replace(/^\[kmsg\] <\d>/, "")}\n`);
+    return 2;
+  }
   return r.errors.length ? 1 : 0;
 }

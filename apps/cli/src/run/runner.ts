@@ -3,6 +3,9 @@
  * `# comment` lines echoed, `$ command`, its stdout and stderr, `[exit N]` when non-zero,
  * `[kmsg] <level>text` for kernel log lines logged while the line ran.
  */
+import { pagelabMapall } from "../helpers/mapall.js";
+import { pagelabPoison } from "../helpers/poison.js";
+import { KernelHelperProc } from "../machine/helperProc.js";
 import { KernelSession } from "../machine/session.js";
 import { BufferOut, Shell, StepLimitExceeded, type Utility } from "../shell/interp.js";
 import { busyboxApplets } from "../shell/utils.js";
@@ -21,7 +24,16 @@ export interface RunResult {
   readonly lines: string[];
   /** `file:line: command: reason` for script errors (unknown command, syntax, internal). */
   readonly errors: string[];
+  /**
+   * The kernel log of an Oops that ended the run: the oracle boots with `oops=panic`, so
+   * the transcript stops at the `$ command` line that oopsed (run.sh prints the console
+   * tail on stderr and exits 2).
+   */
+  readonly panic?: string[];
 }
+
+/** An Oops (dax's `KernelOops`): with `oops=panic` the machine is gone. */
+const isOops = (e: unknown): boolean => e instanceof Error && e.name === "KernelOops";
 
 export function runScript(text: string, opts: RunOptions): RunResult {
   const script = parseScript(text);
@@ -35,6 +47,9 @@ export function runScript(text: string, opts: RunOptions): RunResult {
   let lineNo = 0;
   const commands = new Map<string, Utility>(busyboxApplets);
   commands.set("xfs_io", (ctx) => runXfsIo(ctx.argv.slice(1), session.spawn("xfs_io"), ctx.out, ctx.err));
+  const spawnHelper = (comm: string, mmapBase: number) => new KernelHelperProc(session.machine, comm, mmapBase);
+  commands.set("pagelab-poison", (ctx) => pagelabPoison(ctx, spawnHelper));
+  commands.set("pagelab-mapall", (ctx) => pagelabMapall(ctx, spawnHelper));
   commands.set("remount", () => {
     session.remount();
     return 0;
@@ -46,6 +61,7 @@ export function runScript(text: string, opts: RunOptions): RunResult {
   ]);
   const shell = new Shell({ fs: session.fs, commands, env, onNotFound: (name) => errors.push(`${opts.file}:${lineNo}: ${name}: not found`) });
   const lines: string[] = [];
+  let panic: string[] | undefined;
   for (const line of script.lines) {
     lineNo = line.lineNo;
     if (line.kind === "comment") {
@@ -59,6 +75,11 @@ export function runScript(text: string, opts: RunOptions): RunResult {
     try {
       status = shell.run(line.text, out, out);
     } catch (e) {
+      if (isOops(e)) {
+        panic = [...session.kmsgSince(mark), "[kmsg] <0>Kernel panic - not syncing: Fatal exception"];
+        errors.push(`${opts.file}:${lineNo}: ${line.text.split(/\s/)[0]}: kernel panic (oops=panic): ${(e as Error).message}`);
+        break;
+      }
       if (e instanceof StepLimitExceeded) {
         status = 137;
         errors.push(`${opts.file}:${lineNo}: ${line.text.split(/\s/)[0]}: killed: ${e.message}`);
@@ -73,5 +94,5 @@ export function runScript(text: string, opts: RunOptions): RunResult {
     if (status !== 0) lines.push(`[exit ${status}]`);
     lines.push(...session.kmsgSince(mark));
   }
-  return { lines: opts.normalize ? normalizeTranscript(lines) : lines, errors };
+  return { lines: opts.normalize ? normalizeTranscript(lines) : lines, errors, ...(panic ? { panic } : {}) };
 }
