@@ -61,7 +61,7 @@ export class XfsInode {
   cowFork: XfsIfork | null = null;
   /** `i_rwsem` (XFS_IOLOCK). */
   readonly iRwsem: RwSemaphore;
-  /** `i_mapping->invalidate_lock` (XFS_MMAPLOCK). */
+  /** XFS_MMAPLOCK, which is `i_mapping->invalidate_lock`: the mapping made for this inode shares it. */
   readonly mmapLock: RwSemaphore;
   /** Open file descriptions (`i_count` beyond the dentry's). */
   openCount = 0;

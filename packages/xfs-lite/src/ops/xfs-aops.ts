@@ -39,6 +39,7 @@ import {
   type AddressSpaceOperations,
   type PageHandle,
   type Pfn,
+  type RwSemaphore,
   type Sleepable,
   type VmContext,
 } from "@pagelab/mm-core";
@@ -96,11 +97,20 @@ export function xfsAddressSpaceOperations(env: XfsFileIoEnv, ctx: VmContext, ip:
   };
 }
 
+/**
+ * `VFS_I(ip)->i_mapping`: since Linux 5.15 XFS's MMAPLOCK *is* the mapping's
+ * `invalidate_lock`, so truncate and hole punch (MMAPLOCK exclusive) exclude page-cache and
+ * DAX faults (invalidate_lock shared) on the same semaphore.
+ */
+class XfsAddressSpace extends AddressSpace {
+  override readonly invalidateLock: RwSemaphore = (this.host as XfsInode).mmapLock;
+}
+
 /** `ip->i_mapping`, made on first use; AS_DAX follows the inode's DAX flag. */
 export function xfsInodeMapping(env: XfsFileIoEnv, ctx: VmContext, ip: XfsInode, stats: XfsPagecacheStats): AddressSpace {
   let m = ip.mapping;
   if (m === null) {
-    m = new AddressSpace(ip, xfsAddressSpaceOperations(env, ctx, ip, stats), `xfs:${ip.ino}`);
+    m = new XfsAddressSpace(ip, xfsAddressSpaceOperations(env, ctx, ip, stats), `xfs:${ip.ino}`);
     ip.mapping = m;
   }
   if (ip.isDax()) m.setFlag(AS_DAX);
