@@ -9,3 +9,4 @@ export * from "./task/index.js";
 export * from "./page/index.js";
 export * from "./xarray/index.js";
 export * from "./vm/index.js";
+export * from "./trace/index.js";

@@ -14,6 +14,7 @@ import type { Memmap } from "../page/memmap.js";
 import type { PhysMem } from "../page/physmem.js";
 import { Mutex } from "../sched/mutex.js";
 import type { Dmesg } from "../task/dmesg.js";
+import { TraceBuffer } from "../trace/trace.js";
 import type { Task } from "../task/task.js";
 import type { Pfn } from "../types.js";
 
@@ -86,6 +87,8 @@ export class VmContext {
   readonly physMem: PhysMem;
   readonly allocator: VmPageAllocator;
   readonly dmesg: Dmesg;
+  /** The machine's tracepoints and trace buffer. */
+  readonly trace = new TraceBuffer();
   readonly mmapBase: number;
   readonly gfpUser: number;
   readonly gfpZero: number;
