@@ -17,6 +17,8 @@ export function runCommand(file: string, o: { mechanism: string; seed: string; n
   if (o.json) io.out(`${JSON.stringify(r, null, 2)}\n`);
   else io.out(r.lines.map((l) => `${l}\n`).join(""));
   for (const e of r.errors) io.err(`${e}\n`);
+  // findings about the mechanism, not failures of the run: the exit status stays 0
+  for (const v of r.violations) io.err(`${file}:${v.scriptLine}: invariant violated: ${v.text}\n`);
   if (r.panic) {
     io.err("--- last kernel console lines ---\n");
     for (const l of r.panic) io.err(`${l.replace(/^\[kmsg\] <\d>/, "")}\n`);

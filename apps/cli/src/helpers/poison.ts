@@ -42,15 +42,30 @@ interface Child {
   ok: boolean;
   own: boolean[];
   pre: boolean[];
+  /** The PFN behind each page at the snapshot (-1: none). */
+  prePfn: number[];
   s0: number;
 }
 
-const present = (c: Child): boolean[] => {
+const pfns = (c: Child): number[] => {
   const n = Math.ceil(c.map.len / PL_PAGE);
-  return Array.from({ length: n }, (_, i) => c.proc.pagemap(c.base + i * PL_PAGE).present);
+  return Array.from({ length: n }, (_, i) => {
+    const e = c.proc.pagemap(c.base + i * PL_PAGE);
+    return e.present ? e.pfn : -1;
+  });
 };
+const present = (c: Child): boolean[] => pfns(c).map((p) => p >= 0);
 
-export function pagelabPoison(ctx: CommandContext, spawn: SpawnHelper): number {
+/**
+ * The memory-failure reach invariant, checked by the helper from ground truth (the page
+ * tables) whatever the mechanism: a process that mapped the failed physical page when it
+ * was poisoned and either consumed the error (the poisoner) or asked for early kill must
+ * afterwards be signalled or no longer map that page. (Late-kill bystanders are left
+ * mapped by design, as Linux 6.12 does.)
+ */
+export type ViolationSink = (text: string) => void;
+
+export function pagelabPoison(ctx: CommandContext, spawn: SpawnHelper, violation: ViolationSink = () => {}): number {
   const argv = ctx.argv;
   let ro = false;
   let early = false;
@@ -100,7 +115,7 @@ export function pagelabPoison(ctx: CommandContext, spawn: SpawnHelper): number {
   // 1. set-up, one child at a time
   for (const [idx, map] of maps.entries()) {
     const proc = spawn(`plchild${idx}`, mmapBase);
-    const c: Child = { idx, map, proc, line: `child ${idx} ${mapName(map)}: `, base: 0, ok: false, own: [], pre: [], s0: 0 };
+    const c: Child = { idx, map, proc, line: `child ${idx} ${mapName(map)}: `, base: 0, ok: false, own: [], pre: [], prePfn: [], s0: 0 };
     children.push(c);
     if (early) proc.prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY);
     proc.catchSignals();
@@ -130,14 +145,20 @@ export function pagelabPoison(ctx: CommandContext, spawn: SpawnHelper): number {
   for (const c of live()) {
     c.proc.wake();
     if (!c.proc.alive) continue;
-    c.pre = present(c);
+    c.prePfn = pfns(c);
+    c.pre = c.prePfn.map((p) => p >= 0);
     const lost = c.own.flatMap((had, i) => (had && !c.pre[i] ? [`+${i * PL_PAGE}`] : []));
     if (lost.length) c.line += `lost ${lost.join(",")}; `;
     if (xcmd !== null && c.idx !== pn) c.proc.blockSignals(true);
   }
   // 3. poison
   const poisoner = children[pn];
+  const failed = new Set<number>();
   if (poisoner && poisoner.ok && poisoner.proc.alive) {
+    for (let o = poff - poisoner.map.off; o < poff - poisoner.map.off + plen; o += PL_PAGE) {
+      const pfn = poisoner.prePfn[Math.floor(o / PL_PAGE)];
+      if (pfn !== undefined && pfn >= 0) failed.add(pfn);
+    }
     try {
       poisoner.proc.madvise(poisoner.base + (poff - poisoner.map.off), plen, MADV_HWPOISON);
       poisoner.line += "madvise ok; ";
@@ -154,8 +175,13 @@ export function pagelabPoison(ctx: CommandContext, spawn: SpawnHelper): number {
     c.proc.wake();
     if (xcmd !== null && c.idx !== pn) c.proc.blockSignals(false);
     if (!c.proc.alive) continue;
-    const post = present(c);
+    const postPfn = pfns(c);
+    const post = postPfn.map((p) => p >= 0);
     const sigs = c.proc.caught();
+    if ((c.idx === pn || early) && sigs.length === c.s0) {
+      const kept = c.prePfn.findIndex((p, i) => p >= 0 && failed.has(p) && postPfn[i] === p);
+      if (kept >= 0) violation(`memory-failure reach: plchild${c.idx} (${c.idx === pn ? "the poisoner" : "early kill"}) still maps the failed page at +${kept * PL_PAGE} and was not signalled`);
+    }
     c.line += sigs.length === c.s0 ? "no signal" : sigDesc(sigs.slice(c.s0), c.base);
     const unmapped = c.pre.flatMap((had, i) => (had && !post[i] ? [`+${i * PL_PAGE}`] : []));
     c.line += `; unmapped ${unmapped.length ? unmapped.join(",") : "none"}`;
@@ -172,17 +198,17 @@ export function pagelabPoison(ctx: CommandContext, spawn: SpawnHelper): number {
     c.s0 = sigs.length;
   }
   // 6. exit, one line per child
-  let failed = false;
+  let anyFailed = false;
   for (const c of children) {
     if (c.proc.alive) c.proc.exit(c.ok ? 0 : 1);
     if (c.proc.killedBy !== null) {
       const sig = c.proc.killedBy === SIGKILL ? "SIGKILL" : c.proc.killedBy === SIGBUS ? "SIGBUS" : "signal";
       c.line += `${c.line.endsWith(" ") ? "" : "; "}killed by ${sig}`;
-      failed = true;
+      anyFailed = true;
     } else if (!c.ok) {
-      failed = true;
+      anyFailed = true;
     }
     ctx.out.write(`${c.line}\n`);
   }
-  return failed ? 1 : 0;
+  return anyFailed ? 1 : 0;
 }

@@ -30,7 +30,13 @@ export interface RunResult {
    * tail on stderr and exits 2).
    */
   readonly panic?: string[];
+  /** Invariants a helper found violated, with the transcript index of the `$` line that ran it. */
+  readonly violations: { readonly line: number; readonly scriptLine: number; readonly text: string }[];
+  /** The DAX cost counters at the end of the run; gauges (bytes, structures, pages alive) at their peak. */
+  readonly costs: Record<string, number>;
 }
+
+const GAUGES = ["metadataBytes", "pageStructsAlive", "dramPagesAlive"] as const;
 
 /** An Oops (dax's `KernelOops`): with `oops=panic` the machine is gone. */
 const isOops = (e: unknown): boolean => e instanceof Error && e.name === "KernelOops";
@@ -48,7 +54,9 @@ export function runScript(text: string, opts: RunOptions): RunResult {
   const commands = new Map<string, Utility>(busyboxApplets);
   commands.set("xfs_io", (ctx) => runXfsIo(ctx.argv.slice(1), session.spawn("xfs_io"), ctx.out, ctx.err));
   const spawnHelper = (comm: string, mmapBase: number) => new KernelHelperProc(session.machine, comm, mmapBase);
-  commands.set("pagelab-poison", (ctx) => pagelabPoison(ctx, spawnHelper));
+  const violations: { line: number; scriptLine: number; text: string }[] = [];
+  let cmdLine = 0;
+  commands.set("pagelab-poison", (ctx) => pagelabPoison(ctx, spawnHelper, (text) => violations.push({ line: cmdLine, scriptLine: lineNo, text })));
   commands.set("pagelab-mapall", (ctx) => pagelabMapall(ctx, spawnHelper));
   commands.set("remount", () => {
     session.remount();
@@ -62,12 +70,14 @@ export function runScript(text: string, opts: RunOptions): RunResult {
   const shell = new Shell({ fs: session.fs, commands, env, onNotFound: (name) => errors.push(`${opts.file}:${lineNo}: ${name}: not found`) });
   const lines: string[] = [];
   let panic: string[] | undefined;
+  const peak = { metadataBytes: 0, pageStructsAlive: 0, dramPagesAlive: 0 };
   for (const line of script.lines) {
     lineNo = line.lineNo;
     if (line.kind === "comment") {
       lines.push(line.text);
       continue;
     }
+    cmdLine = lines.length;
     lines.push(`$ ${line.text}`);
     const out = new BufferOut();
     const mark = session.kmsgMark();
@@ -93,6 +103,8 @@ export function runScript(text: string, opts: RunOptions): RunResult {
     if (/^sh: syntax error/m.test(text)) errors.push(`${opts.file}:${lineNo}: sh: ${text.split("\n")[0]?.slice(4)}`);
     if (status !== 0) lines.push(`[exit ${status}]`);
     lines.push(...session.kmsgSince(mark));
+    for (const g of GAUGES) peak[g] = Math.max(peak[g], session.machine.dax.costs[g]);
   }
-  return { lines: opts.normalize ? normalizeTranscript(lines) : lines, errors, ...(panic ? { panic } : {}) };
+  const costs: Record<string, number> = { ...session.machine.dax.costs, ...peak };
+  return { lines: opts.normalize ? normalizeTranscript(lines) : lines, errors, violations, costs, ...(panic ? { panic } : {}) };
 }

@@ -1,0 +1,69 @@
+/**
+ * Judging one mechanism's transcript of a scenario against real Linux's (the captured
+ * `.out`, which is what `shared-count`, Linux 6.12's mechanism, must print).
+ *
+ * The rule (apps/cli/README.md, "pagelab compare"):
+ * - `shared-count` is the reference: every line must match by shape (`shapeOfTranscript`).
+ * - Any other mechanism must match every line the commands print except the lines that
+ *   report a mechanism's policy rather than data: kernel log lines (`[kmsg]`, `[trace]`)
+ *   and pagelab-poison's per-child summaries (`child N …`: which process the kernel chose
+ *   to signal). Those are judged by invariants instead: no kernel WARNING/BUG/Oops that
+ *   real Linux did not print, and memory-failure reach (pagelab-poison's check).
+ * - Where real Linux panicked (oops=panic), only the transcript up to that line counts.
+ * The first reason reported is, in this order: a transcript difference, an invariant
+ * violation, a kernel WARNING.
+ */
+import type { RunResult } from "./runner.js";
+import { shapeOfTranscript } from "./normalize.js";
+
+export interface Verdict {
+  readonly pass: boolean;
+  /** Why it failed, most serious first; empty on a pass. */
+  readonly reasons: string[];
+  /** Differences that do not fail it (policy lines that differ, a panic not reproduced). */
+  readonly notes: string[];
+}
+
+export const REFERENCE_MECHANISM = "shared-count";
+
+const isKernelLine = (l: string): boolean => l.startsWith("[kmsg] ") || l.startsWith("[trace] ");
+const isPolicyLine = (l: string): boolean => isKernelLine(l) || /^child \d+ \S+@\d+\+\d+: /.test(l);
+const WARN = /^\[kmsg\] <\d>(WARNING:|BUG:|Oops|kernel BUG)/;
+
+/** `expected` and `got` are `-n` transcripts; `panicked` = real Linux's run ended in a panic. */
+export function judge(mechanism: string, expected: readonly string[], got: RunResult, opts: { panicked?: boolean } = {}): Verdict {
+  const reasons: string[] = [];
+  const notes: string[] = [];
+  const exp = shapeOfTranscript(expected);
+  let run = shapeOfTranscript(got.lines);
+  if (opts.panicked && run.length > exp.length) {
+    if (!got.panic) notes.push(`real Linux oopsed at line ${exp.length} (oops=panic); ${mechanism} did not`);
+    run = run.slice(0, exp.length);
+  }
+  const reference = mechanism === REFERENCE_MECHANISM;
+  const keep = (lines: readonly string[]) => lines.map((text, i) => ({ text, n: i + 1 })).filter((l) => reference || !isPolicyLine(l.text));
+  const e = keep(exp);
+  const g = keep(run);
+  for (let i = 0; i < Math.max(e.length, g.length); i++) {
+    const a = e[i];
+    const b = g[i];
+    if (a?.text === b?.text) continue;
+    reasons.push(`transcript differs at line ${b?.n ?? a?.n}: expected ${a ? JSON.stringify(a.text) : "end"}, got ${b ? JSON.stringify(b.text) : "end"}`);
+    break;
+  }
+  const limit = opts.panicked ? exp.length : Number.POSITIVE_INFINITY;
+  for (const v of got.violations) if (v.line < limit) reasons.push(`invariant violated at line ${v.line + 1}: ${v.text}`);
+  const expWarns = exp.filter((l) => WARN.test(l)).length;
+  const warns = run.map((text, i) => ({ text, n: i + 1 })).filter((l) => WARN.test(l.text));
+  if (warns.length > expWarns) {
+    const w = warns[expWarns]!;
+    reasons.push(`kernel warning at line ${w.n}: ${w.text.replace(/^\[kmsg\] <\d>/, "")} (${warns.length} WARN/BUG lines, real Linux ${expWarns})`);
+  }
+  if (!reference) {
+    const pe = exp.filter(isPolicyLine);
+    const pg = run.filter(isPolicyLine);
+    const differ = pe.length !== pg.length || pe.some((l, i) => l !== pg[i]);
+    if (differ) notes.push(`kernel log / signal-policy lines differ from real Linux (${pg.length} vs ${pe.length})`);
+  }
+  return { pass: reasons.length === 0, reasons, notes };
+}
