@@ -23,8 +23,8 @@ import { XFS_LOOKUP_EQ, XFS_LOOKUP_GE, XFS_LOOKUP_LE } from "../btree/xfs-btree.
 import { xfsRmapRangeKeys } from "../btree/xfs-btree-records.js";
 import type { XfsTrans } from "../trans/xfs-trans.js";
 import { xfsBnobtCur, xfsRefcountbtCur, xfsRmapbtCur } from "./xfs-ag-btrees.js";
-import { xfsAllocFixFreelist, xfsAllocVextent, xfsFreeExtent } from "./xfs-alloc.js";
-import { KernelBug } from "@pagelab/mm-core";
+import { xfsAllocFixFreelist, xfsAllocLongestFreeExtent, xfsAllocVextent, xfsFreeExtent } from "./xfs-alloc.js";
+import { KernelBug, isKernelError } from "@pagelab/mm-core";
 
 /** The rmapbt of AG `agno` as an `XfsRmapBtree`. */
 export function xfsRmapbtAdapter(tp: XfsTrans, agno: XfsAgnumber): XfsRmapBtree {
@@ -92,6 +92,24 @@ export function xfsRefcountbtAdapter(tp: XfsTrans, agno: XfsAgnumber): XfsRefcou
 }
 
 /**
+ * `xfs_bmap_btalloc_select_lengths()` + `xfs_bmap_select_minlen()`: a file allocation asks
+ * for all of `maxlen` in one piece whenever some AG (from the target's on) still has a
+ * free extent that long, else for the longest there is. So a write, or a CoW fork's
+ * cowextsize-rounded preallocation, skips free extents too short for it even when they
+ * lie nearer the target (the CoW of d3 in scenarios/dedupe_punch_truncate goes past the
+ * 8-block hole at 208..271 to 288..).
+ */
+function xfsBmapSelectMinlen(tp: XfsTrans, startAg: XfsAgnumber, minlen: number, maxlen: number): number {
+  const mp = tp.tMountp;
+  let blen = 0;
+  for (let i = 0; i < mp.agcount && blen < maxlen; i++) {
+    blen = Math.max(blen, xfsAllocLongestFreeExtent(tp, (startAg + i) % mp.agcount));
+  }
+  if (blen < minlen) return minlen;
+  return Math.min(blen, maxlen);
+}
+
+/**
  * `XfsSpace` for one transaction on a mounted file system: allocation near a hint
  * (startBno mode, no rmap: the caller maps), freeing without rmap, and the per-AG
  * persistent refcount and rmap btrees.
@@ -105,7 +123,15 @@ export function xfsTransSpace(tp: XfsTrans): XfsSpace {
     allocExtent(hint: XfsFsblock, minlen: number, maxlen: number) {
       const agno = Math.min(xfsFsbToAgno(mp, hint), mp.agcount - 1);
       const agbno = Math.min(xfsFsbToAgbno(mp, hint), mp.agSize(agno) - 1);
-      const r = xfsAllocVextent(tp, { type: "startBno", agno, agbno, minlen, maxlen, oinfo: null });
+      const want = xfsBmapSelectMinlen(tp, agno, minlen, maxlen);
+      try {
+        const r = xfsAllocVextent(tp, { type: "startBno", agno, agbno, minlen: want, maxlen, oinfo: null });
+        return { fsb: r.fsbno, len: r.len };
+      } catch (e) {
+        if (want === minlen || !isKernelError(e, "ENOSPC")) throw e;
+      }
+      // xfs_bmap_btalloc_low_space(): settle for the caller's minimum, from the first AG
+      const r = xfsAllocVextent(tp, { type: "firstAg", agno: 0, minlen, maxlen, oinfo: null });
       return { fsb: r.fsbno, len: r.len };
     },
     freeExtent(fsb: XfsFsblock, len: number) {

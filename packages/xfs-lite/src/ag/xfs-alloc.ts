@@ -73,6 +73,22 @@ export function xfsAllocMinFreelist(tp: XfsTrans, agno: XfsAgnumber): number {
   return per(AGF.bnoLevel) + per(AGF.cntLevel) + (tp.tMountp.hasRmapbt ? per(AGF.rmapLevel) : 0);
 }
 
+/**
+ * `xfs_alloc_longest_free_extent()`: the longest extent an allocation in AG `agno` can get,
+ * after the free list has taken what it still lacks (from the longest extent, at worst)
+ * and with the set-aside for later refills left free.
+ */
+export function xfsAllocLongestFreeExtent(tp: XfsTrans, agno: XfsAgnumber): number {
+  const agf = xfsAllocReadAgf(tp, agno);
+  const need = xfsAllocMinFreelist(tp, agno);
+  const flcount = hdrGet(agf, AGF.flcount);
+  const delta = need > flcount ? need - flcount : 0;
+  const longest = hdrGet(agf, AGF.longest);
+  const usable = hdrGet(agf, AGF.freeblks) - delta - need;
+  if (longest > delta) return Math.max(0, Math.min(longest - delta, usable));
+  return 0;
+}
+
 const fixing = new Set<string>();
 
 /**
