@@ -3,6 +3,7 @@
  * writers given, so tests can capture it.
  */
 import { Command } from "commander";
+import { compareCommand } from "./commands/compare.js";
 import { runDemo } from "./commands/demo.js";
 import { runCommand } from "./commands/run.js";
 
@@ -33,6 +34,18 @@ export function buildProgram(io: ProgramIo): Command {
     .option("--json", "print {lines, errors} as JSON")
     .action((file: string, o: { mechanism: string; seed: string; normalize?: boolean; json?: boolean }) => {
       const status = runCommand(file, o, io);
+      if (status !== 0) process.exitCode = status;
+    });
+
+  program
+    .command("compare")
+    .description("run the scenario library under each mechanism and judge every transcript against real Linux")
+    .option("--mechanisms <list>", "comma-separated mechanisms (default: one-to-one,shared-count,page-cache-copy)")
+    .option("--scenarios <dir>", "scenario directory (NAME.sh + NAME.out; default: the repository's scenarios/)")
+    .option("--json", "print the results and costs as JSON")
+    .option("--strict", "exit 1 if any cell failed (default: 0, failures are results)")
+    .action((o: { mechanisms?: string; scenarios?: string; json?: boolean; strict?: boolean }) => {
+      const status = compareCommand(o, io);
       if (status !== 0) process.exitCode = status;
     });
 

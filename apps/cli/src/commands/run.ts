@@ -20,8 +20,8 @@ export function runCommand(file: string, o: { mechanism: string; seed: string; n
   // findings about the mechanism, not failures of the run: the exit status stays 0
   for (const v of r.violations) io.err(`${file}:${v.scriptLine}: invariant violated: ${v.text}\n`);
   if (r.panic) {
-    io.err("--- last kernel console lines ---\n");
-    for (const l of r.panic) io.err(`${l.replace(/^\[kmsg\] <\d>/, "")}\n`);
+    io.err(`${r.panic.at}\n--- last kernel console lines ---\n`);
+    for (const l of r.panic.console) io.err(`${l}\n`);
     return 2;
   }
   return r.errors.length ? 1 : 0;

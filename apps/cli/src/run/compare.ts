@@ -51,6 +51,7 @@ export function judge(mechanism: string, expected: readonly string[], got: RunRe
     reasons.push(`transcript differs at line ${b?.n ?? a?.n}: expected ${a ? JSON.stringify(a.text) : "end"}, got ${b ? JSON.stringify(b.text) : "end"}`);
     break;
   }
+  if (got.panic && !opts.panicked) reasons.push(got.panic.at.replace(/^[^:]*:\d+: /, ""));
   const limit = opts.panicked ? exp.length : Number.POSITIVE_INFINITY;
   for (const v of got.violations) if (v.line < limit) reasons.push(`invariant violated at line ${v.line + 1}: ${v.text}`);
   const expWarns = exp.filter((l) => WARN.test(l)).length;

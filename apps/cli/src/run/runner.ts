@@ -29,7 +29,7 @@ export interface RunResult {
    * the transcript stops at the `$ command` line that oopsed (run.sh prints the console
    * tail on stderr and exits 2).
    */
-  readonly panic?: string[];
+  readonly panic?: { readonly at: string; readonly console: string[] };
   /** Invariants a helper found violated, with the transcript index of the `$` line that ran it. */
   readonly violations: { readonly line: number; readonly scriptLine: number; readonly text: string }[];
   /** The DAX cost counters at the end of the run; gauges (bytes, structures, pages alive) at their peak. */
@@ -69,7 +69,7 @@ export function runScript(text: string, opts: RunOptions): RunResult {
   ]);
   const shell = new Shell({ fs: session.fs, commands, env, onNotFound: (name) => errors.push(`${opts.file}:${lineNo}: ${name}: not found`) });
   const lines: string[] = [];
-  let panic: string[] | undefined;
+  let panic: { at: string; console: string[] } | undefined;
   const peak = { metadataBytes: 0, pageStructsAlive: 0, dramPagesAlive: 0 };
   for (const line of script.lines) {
     lineNo = line.lineNo;
@@ -86,8 +86,10 @@ export function runScript(text: string, opts: RunOptions): RunResult {
       status = shell.run(line.text, out, out);
     } catch (e) {
       if (isOops(e)) {
-        panic = [...session.kmsgSince(mark), "[kmsg] <0>Kernel panic - not syncing: Fatal exception"];
-        errors.push(`${opts.file}:${lineNo}: ${line.text.split(/\s/)[0]}: kernel panic (oops=panic): ${(e as Error).message}`);
+        panic = {
+          at: `${opts.file}:${lineNo}: ${line.text.split(/\s/)[0]}: kernel panic (oops=panic): ${(e as Error).message}`,
+          console: [...session.machine.dmesg.since(mark).map((l) => l.text), "Kernel panic - not syncing: Fatal exception"],
+        };
         break;
       }
       if (e instanceof StepLimitExceeded) {
