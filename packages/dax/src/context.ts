@@ -33,6 +33,8 @@ export interface FsDaxSetup {
   /** A namespace with struct pages (fsdax, or raw on a pagemap region). */
   readonly ns: NdNamespace;
   readonly mechanism: MechanismId | SharingMechanism;
+  /** MAJOR:MINOR of the block device the filesystem is on (`s_dev`, for tracepoints); 0:0 if not told. */
+  readonly sDev?: { readonly major: number; readonly minor: number };
 }
 
 /** `wake_up_var()` / `wait_var_event()` table (the kernel's bit_wait_table). */
@@ -48,6 +50,8 @@ export class DaxContext {
   readonly oopses: KernelOopsReport[] = [];
   /** Sleepers waiting for a page to go idle (`___wait_var_event(&page->_refcount)`). */
   readonly varWaitTable = new HashedWaitTable("var_wait_table", VAR_WAIT_TABLE_BITS);
+  /** The filesystem's `s_dev` as the fs_dax tracepoints print it. */
+  sDev: { readonly major: number; readonly minor: number } = { major: 0, minor: 0 };
   private hugeZero: Pfn | null = null;
 
   constructor(vm: VmContext, dev: DaxDevice, pgmap: DevPagemap, mechanism: SharingMechanism) {
@@ -103,6 +107,7 @@ export function setupFsDax(setup: FsDaxSetup): DaxContext {
   });
   memremapPages({ memmap: vm.memmap, physMem: vm.physMem }, pgmap, ns);
   dax = new DaxContext(vm, dev, pgmap, mechanism);
+  if (setup.sDev !== undefined) dax.sDev = setup.sDev;
   installMfDaxHooks(dax);
   installIdleWake(dax);
   return dax;

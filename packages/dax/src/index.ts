@@ -62,3 +62,11 @@ export { daxWritebackMappingRange } from "./writeback/writeback.js";
 export { DevDax } from "./devdax/devdax.js";
 export { FS_XFLAG_DAX, STATX_ATTR_DAX, parseDaxMountOption, daxInodeShouldEnable } from "./mode/mount.js";
 export type { DaxMountMode, DaxInodeState } from "./mode/mount.js";
+export {
+  traceDaxPteFault,
+  traceDaxPmdFault,
+  traceDaxPmdLoadHole,
+  traceDaxWritebackRange,
+  traceDaxWritebackOne,
+} from "./trace/fsDax.js";
+export type { DaxTraceHost, DaxPteFaultEvent } from "./trace/fsDax.js";

@@ -19,6 +19,7 @@ import {
   KernelError,
   type Sleepable,
   type Task,
+  type TraceBuffer,
   type VmContext,
   type VmMachine,
   bootVm,
@@ -80,7 +81,8 @@ export class Machine {
   private powerOn(): Boot {
     const vm = bootVm({ dramBytes: this.config.dramBytes });
     gupSetup(vm.ctx, this.config.bugs);
-    const dax = setupFsDax({ vm: vm.ctx, ns: this.ns, mechanism: this.config.mechanism });
+    // pmem0 is 259:0 (BLOCK_EXT_MAJOR, the first extended minor), the fs_dax traces' `dev`
+    const dax = setupFsDax({ vm: vm.ctx, ns: this.ns, mechanism: this.config.mechanism, sDev: { major: 259, minor: 0 } });
     return { vm, dax, kfs: null };
   }
 
@@ -89,6 +91,14 @@ export class Machine {
   }
   get dmesg(): Dmesg {
     return this.boot.vm.dmesg;
+  }
+  /**
+   * The tracepoints (`/sys/kernel/tracing`): `trace.enable("fs_dax")`, then
+   * `trace.drain()` after each command and print `TraceBuffer.format(e)` per event. A
+   * power loss reboots with tracing off, as a real reboot does.
+   */
+  get trace(): TraceBuffer {
+    return this.boot.vm.ctx.trace;
   }
   get dax(): DaxContext {
     return this.boot.dax;

@@ -69,6 +69,7 @@ import {
 import type { MapTarget } from "../mechanism/types.js";
 import { daxFaultReturn, daxIomapAddr, daxIomapCopyAround, daxIomapDirectAccess } from "./access.js";
 import { type InsertArgs, daxInsertEntry } from "./insert.js";
+import { traceDaxPmdFault, traceDaxPmdLoadHole, traceDaxPteFault } from "../trace/fsDax.js";
 
 /** Where dax_iomap_fault reports the pfn of a VM_FAULT_NEEDDSYNC fault (`pfnp`). */
 export interface PfnOut {
@@ -100,8 +101,15 @@ function errnoOf(e: unknown): number {
   throw e;
 }
 
-/** `dax_iomap_pte_fault()`. */
+/** `dax_iomap_pte_fault()`: traced on entry (result 0) and on every way out. */
 function* daxIomapPteFault<I>(dax: DaxContext, vmf: VmFault, ops: IomapOps<I>, pfnp: PfnOut): Sleepable<number> {
+  traceDaxPteFault(dax, "dax_pte_fault", vmf, 0);
+  const ret = yield* daxIomapPteFaultBody(dax, vmf, ops, pfnp);
+  traceDaxPteFault(dax, "dax_pte_fault_done", vmf, ret);
+  return ret;
+}
+
+function* daxIomapPteFaultBody<I>(dax: DaxContext, vmf: VmFault, ops: IomapOps<I>, pfnp: PfnOut): Sleepable<number> {
   const mapping = vmf.vma.mapping!;
   const inode = mapping.host as I;
   const pos = vmf.pgoff * PAGE_SIZE;
@@ -143,14 +151,21 @@ export function daxFaultCheckFallback(vmf: VmFault, index: number, maxPgoff: num
   return index + PG_PMD_COLOUR >= maxPgoff;
 }
 
-/** `dax_iomap_pmd_fault()`. */
+/** `dax_iomap_pmd_fault()`: traced on entry (result 0) and on every way out. */
 function* daxIomapPmdFault<I>(dax: DaxContext, vmf: VmFault, ops: IomapOps<I>, pfnp: PfnOut): Sleepable<number> {
+  const maxPgoff = Math.ceil(vmf.vma.mapping!.iSize / PAGE_SIZE);
+  traceDaxPmdFault(dax, "dax_pmd_fault", vmf, maxPgoff, 0);
+  const ret = yield* daxIomapPmdFaultBody(dax, vmf, ops, pfnp, maxPgoff);
+  traceDaxPmdFault(dax, "dax_pmd_fault_done", vmf, maxPgoff, ret);
+  return ret;
+}
+
+function* daxIomapPmdFaultBody<I>(dax: DaxContext, vmf: VmFault, ops: IomapOps<I>, pfnp: PfnOut, maxPgoff: number): Sleepable<number> {
   const mapping = vmf.vma.mapping!;
   const inode = mapping.host as I;
   let flags = IOMAP_DAX | IOMAP_FAULT;
   if (vmf.flags & FAULT_FLAG_WRITE) flags |= IOMAP_WRITE;
   const index = vmf.pgoff - (vmf.pgoff % PMD_NR);
-  const maxPgoff = Math.ceil(mapping.iSize / PAGE_SIZE);
   dax.costs.faults++;
   if (index >= maxPgoff) return VM_FAULT_SIGBUS;
   if (daxFaultCheckFallback(vmf, index, maxPgoff)) return VM_FAULT_FALLBACK;
@@ -257,7 +272,9 @@ function mapTarget(dax: DaxContext, vmf: VmFault, target: MapTarget, pmd: boolea
 function daxLoadHole(dax: DaxContext, vmf: VmFault, ref: EntryRef, args: InsertArgs): number {
   const zero = dax.vm.zeroPfn;
   ref.entry = daxInsertEntry(dax, ref.entry, zero, DAX_ZERO_PAGE, args);
-  return vmfInsertMixed(vmf.vma, vmf.address, pfnToPfnT(zero));
+  const ret = vmfInsertMixed(vmf.vma, vmf.address, pfnToPfnT(zero));
+  traceDaxPteFault(dax, "dax_load_hole", vmf, ret);
+  return ret;
 }
 
 /** `dax_pmd_load_hole()`: the huge zero page for a PMD-sized hole. */
@@ -269,8 +286,13 @@ function daxPmdLoadHole(dax: DaxContext, vmf: VmFault, ref: EntryRef, args: Inse
     return VM_FAULT_FALLBACK;
   }
   ref.entry = daxInsertEntry(dax, ref.entry, zero, DAX_PMD | DAX_ZERO_PAGE, args);
-  if (!pmdNone(vmf.vma.vmMm.pgtables.pmdAt(vmf.address))) return VM_FAULT_FALLBACK;
-  return vmfInsertPfnPmd(vmf, pfnToPfnT(zero), false);
+  if (!pmdNone(vmf.vma.vmMm.pgtables.pmdAt(vmf.address))) {
+    traceDaxPmdLoadHole(dax, "dax_pmd_load_hole_fallback", vmf, zero, ref.entry);
+    return VM_FAULT_FALLBACK;
+  }
+  const ret = vmfInsertPfnPmd(vmf, pfnToPfnT(zero), false);
+  traceDaxPmdLoadHole(dax, "dax_pmd_load_hole", vmf, zero, ref.entry);
+  return ret;
 }
 
 /**

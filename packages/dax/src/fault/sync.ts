@@ -23,6 +23,7 @@ import {
 import type { DaxContext } from "../context.js";
 import { DAX_CONFLICT, daxEntryOrder, daxIsPteEntry } from "../entry/entry.js";
 import { WAKE_NEXT, daxLockEntry, daxUnlockEntry, getNextUnlockedEntry, putUnlockedEntry } from "../entry/lock.js";
+import { traceDaxPteFault } from "../trace/fsDax.js";
 
 /** `dax_insert_pfn_mkwrite()`: map `pfn` writable if the entry is still the one we faulted. */
 export function* daxInsertPfnMkwrite(dax: DaxContext, vmf: VmFault, pfn: Pfn, order: number): Sleepable<number> {
@@ -31,6 +32,7 @@ export function* daxInsertPfnMkwrite(dax: DaxContext, vmf: VmFault, pfn: Pfn, or
   const entry = yield* getNextUnlockedEntry(dax, mapping, index, order);
   if (entry === undefined || entry === DAX_CONFLICT || (order === 0 && !daxIsPteEntry(entry))) {
     putUnlockedEntry(mapping, index, entry, WAKE_NEXT);
+    traceDaxPteFault(dax, "dax_insert_pfn_mkwrite_no_entry", vmf, VM_FAULT_NOPAGE);
     return VM_FAULT_NOPAGE;
   }
   mapping.iPages.setMark(index - (index % 2 ** daxEntryOrder(entry)), PAGECACHE_TAG_DIRTY);
@@ -41,6 +43,7 @@ export function* daxInsertPfnMkwrite(dax: DaxContext, vmf: VmFault, pfn: Pfn, or
   else if (order === PMD_ORDER) ret = vmfInsertPfnPmd(vmf, p, true);
   else ret = VM_FAULT_FALLBACK;
   daxUnlockEntry(dax, mapping, index, entry);
+  traceDaxPteFault(dax, "dax_insert_pfn_mkwrite", vmf, ret);
   return ret;
 }
 

@@ -31,6 +31,7 @@ import {
 import type { DaxContext } from "../context.js";
 import { DAX_CONFLICT, type DaxEntry, daxEntryOrder, daxIsEmptyEntry, daxIsLocked, daxIsZeroEntry, daxToPfn } from "../entry/entry.js";
 import { WAKE_NEXT, daxLockEntry, daxWakeEntry, getNextUnlockedEntry, putUnlockedEntry } from "../entry/lock.js";
+import { traceDaxWritebackOne, traceDaxWritebackRange } from "../trace/fsDax.js";
 
 /** `pfn_mkclean_range()` in every VMA of the mapping covering [index, index + count). */
 function pfnMkcleanRange(dax: DaxContext, mapping: AddressSpace, pfn: Pfn, count: number, index: number): number {
@@ -92,7 +93,40 @@ function* daxWritebackOne(dax: DaxContext, mapping: AddressSpace, index: number,
   mapping.iPages.storeOrder(first, daxEntryOrder(entry), entry);
   mapping.iPages.clearMark(first, PAGECACHE_TAG_DIRTY);
   daxWakeEntry(mapping, first, entry, WAKE_NEXT);
+  traceDaxWritebackOne(dax, mapping, first, count);
   return true;
+}
+
+/** `LLONG_MAX >> PAGE_SHIFT`: the end index of a whole-file writeback as the kernel traces it. */
+const WHOLE_FILE_END_INDEX = 2 ** 51 - 1;
+
+/**
+ * `xas.xa_index` after `xas_for_each_marked()` ran out at `end`: the walk leaves the node of
+ * the last entry it returned (or the top node when it returned none) at that node's end,
+ * climbing to the parent while the end is still within range; a lone entry at index 0 has
+ * no node and leaves the index at 1. What `dax_writeback_range_done` prints.
+ */
+function xasMarkedWalkEnd(mapping: AddressSpace, start: number, end: number, last: { index: number; order: number } | null): number {
+  let maxIndex = 0;
+  let maxShift = 0;
+  let count = 0;
+  for (const [i, e] of mapping.iPages.entries(0)) {
+    const order = daxEntryOrder(e);
+    maxIndex = Math.max(maxIndex, i + 2 ** order - 1);
+    maxShift = Math.max(maxShift, order - (order % 6));
+    count++;
+  }
+  if (count === 1 && maxIndex === 0) return Math.max(start, 1);
+  let topShift = maxShift;
+  while (maxIndex >= 64 * 2 ** topShift) topShift += 6;
+  const topSpan = 64 * 2 ** topShift;
+  if (last === null) return start >= topSpan ? start : topSpan;
+  let span = 64 * 2 ** (last.order - (last.order % 6));
+  for (;;) {
+    const nodeEnd = Math.floor(last.index / span) * span + span;
+    if (nodeEnd - 1 >= end || span >= topSpan) return nodeEnd;
+    span *= 64;
+  }
 }
 
 /**
@@ -103,11 +137,16 @@ export function* daxWritebackMappingRange(dax: DaxContext, mapping: AddressSpace
   if (mapping.nrpages === 0) return 0;
   const first = Math.floor(start / PAGE_SIZE);
   const last = end >= Number.MAX_SAFE_INTEGER ? XA_MAX_INDEX : Math.floor(end / PAGE_SIZE);
+  const traceEnd = end >= Number.MAX_SAFE_INTEGER ? WHOLE_FILE_END_INDEX : last;
+  traceDaxWritebackRange(dax, "dax_writeback_range", mapping, first, traceEnd);
   for (const [i] of [...mapping.iPages.marked(first, last, PAGECACHE_TAG_DIRTY)]) mapping.iPages.setMark(i, PAGECACHE_TAG_TOWRITE);
   let n = 0;
+  let walked: { index: number; order: number } | null = null;
   for (const [i, e] of [...mapping.iPages.marked(first, last, PAGECACHE_TAG_TOWRITE)]) {
+    walked = { index: i, order: daxEntryOrder(e) };
     if (yield* daxWritebackOne(dax, mapping, i, e)) n++;
   }
   dax.dev.fence();
+  traceDaxWritebackRange(dax, "dax_writeback_range_done", mapping, () => xasMarkedWalkEnd(mapping, first, traceEnd, walked), traceEnd);
   return n;
 }
