@@ -64,3 +64,5 @@ export {
 } from "./syscalls/mman.js";
 export type { MmapRequest, AccessOutcome } from "./syscalls/mman.js";
 export { PR_MCE_KILL, PR_MCE_KILL_GET, SI_USER } from "./syscalls/process.js";
+export { XFS_SUPER_MAGIC, DT_DIR, DT_REG } from "./syscalls/statfs.js";
+export type { Statfs, Dirent } from "./syscalls/statfs.js";

@@ -101,3 +101,41 @@ describe("system calls on a booted machine", () => {
     expect(p.alive).toBe(false); // default action of SIGBUS
   });
 });
+
+describe("statfs and readdir", () => {
+  it("statfs reports XFS's magic and block counts; writing 16 blocks takes 16 from f_bfree, unlink gives them back", () => {
+    const m = bootMachine();
+    const c = m.calls(m.spawn("t"));
+    const before = c.statfs("/mnt");
+    if (typeof before === "number") throw new Error(`statfs: ${before}`);
+    expect(before).toMatchObject({ fType: 0x58465342, fBsize: 4096, fFrsize: 4096, fNamelen: 255 });
+    expect(before.fBlocks).toBeLessThan(131072);
+    expect(before.fBfree).toBeLessThan(before.fBlocks);
+    expect(before.fBavail).toBe(before.fBfree);
+    const fd = c.open("/mnt/a", O_CREAT | O_RDWR);
+    c.pwrite(fd, bytes(16 * 4096, 1), 0);
+    expect(c.statfs(fd)).toMatchObject({ fBfree: before.fBfree - 16, fFfree: before.fFfree - 1 });
+    c.close(fd);
+    expect(c.unlink("/mnt/a")).toBe(0);
+    expect(c.statfs("/mnt")).toMatchObject({ fBfree: before.fBfree });
+    expect(c.statfs("/mnt/nope")).toBe(-ERRNO.ENOENT);
+  });
+
+  it("readdir lists ., .. and every name in creation order with its inode number and type", () => {
+    const m = bootMachine();
+    const c = m.calls(m.spawn("t"));
+    c.close(c.open("/mnt/b", O_CREAT | O_RDWR));
+    expect(c.mkdir("/mnt/d")).toBe(0);
+    c.close(c.open("/mnt/d/x", O_CREAT | O_RDWR));
+    c.close(c.open("/mnt/a", O_CREAT | O_RDWR));
+    const root = c.readdir("/mnt");
+    if (typeof root === "number") throw new Error(`readdir: ${root}`);
+    expect(root.map((d) => [d.dName, d.dType])).toEqual([[".", 4], ["..", 4], ["b", 8], ["d", 4], ["a", 8]]);
+    const sub = c.readdir("/mnt/d");
+    if (typeof sub === "number") throw new Error(`readdir: ${sub}`);
+    expect(sub.map((d) => d.dName)).toEqual([".", "..", "x"]);
+    expect(sub[1]!.dIno).toBe(root[0]!.dIno);
+    expect(sub[0]!.dIno).toBe(root.find((d) => d.dName === "d")!.dIno);
+    expect(c.readdir("/mnt/b")).toBe(-ERRNO.ENOTDIR);
+  });
+});

@@ -44,6 +44,7 @@ import {
   userStore,
 } from "./mman.js";
 import { sysExit, sysFork, sysKill, sysPrctl } from "./process.js";
+import { type Dirent, type Statfs, sysReaddir, sysStatfs } from "./statfs.js";
 
 export class Syscalls {
   constructor(readonly m: Machine) {}
@@ -102,6 +103,14 @@ export class Syscalls {
   }
   statx(p: Process, pathOrFd: string | number): Sleepable<XfsStatx | number> {
     return this.call(p, () => sysStatx(this.m, p, pathOrFd));
+  }
+  /** `statfs(path)`, or `fstatfs(fd)` when given a number. */
+  statfs(p: Process, pathOrFd: string | number): Sleepable<Statfs | number> {
+    return this.call(p, () => sysStatfs(this.m, p, pathOrFd));
+  }
+  /** Every entry of a directory (`getdents64` to the end), `.` and `..` first. */
+  readdir(p: Process, pathOrFd: string | number): Sleepable<Dirent[] | number> {
+    return this.call(p, () => sysReaddir(this.m, p, pathOrFd));
   }
   /** ioctl(FICLONE) when `range` is `{ srcFd }`, ioctl(FICLONERANGE) otherwise. */
   clone(p: Process, destFd: number, range: FileCloneRange | { srcFd: number }): Sleepable<number> {
