@@ -78,3 +78,38 @@ describe("pagelab-poison", () => {
     expect(last(run(["pagelab-poison /mnt/u:0:4k -- 1:0"]))).toEqual(["pagelab-poison: bad POISON (child N, offset within its mapping)", "[exit 2]"]);
   });
 });
+
+describe("pagelab-dio", () => {
+  it("a direct read from the device lands in the file through its mapping (pinned FOLL_WRITE for the I/O)", () => {
+    const out = run([
+      'xfs_io -f -c "pwrite -S 0x61 0 8k" -c fsync /mnt/a',
+      "pagelab-dio /dev/pmem0:536866816 /mnt/a:8k:4k:4k",
+      "remount",
+      "od -A d -t x1 /mnt/a",
+    ]);
+    expect(out).toContain("dio pread into map: 4096 (ok)");
+    expect(last(out)).toEqual(["0000000 61 61 61 61 61 61 61 61 61 61 61 61 61 61 61 61", "*", "0004096 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00", "*", "0008192"]);
+  });
+
+  it("reports misaligned direct I/O as EINVAL, a missing device as an open error (exit 1), bad ranges as usage (exit 2)", () => {
+    const setup = 'xfs_io -f -c "pwrite 0 8k" /mnt/a';
+    expect(last(run([setup, "pagelab-dio /dev/pmem0:100 /mnt/a:8k:0:4k"]))).toEqual(["dio pread into map: -1 (EINVAL)"]);
+    expect(last(run([setup, "pagelab-dio /dev/nope:0 /mnt/a:8k:0:4k"]))).toEqual(["open ENOENT", "[exit 1]"]);
+    expect(last(run([setup, "pagelab-dio /dev/pmem0:0 /mnt/a:8k:8k:4k"]))).toEqual(["usage: pagelab-dio SRC:SRCOFF FILE:MAPLEN:BUFOFF:LEN", "[exit 2]"]);
+  });
+});
+
+describe("pagelab-pinlong", () => {
+  it("a long-term pin of a DAX mapping is refused with EOPNOTSUPP", () => {
+    expect(last(run(['xfs_io -f -c "pwrite 0 8k" /mnt/a', "pagelab-pinlong /mnt/a:0:8k"]))).toEqual(["register buffers: EOPNOTSUPP"]);
+  });
+
+  it("on a page-cache file the shared writable mapping is refused too (EFAULT: it needs dirty tracking)", () => {
+    const out = run(["#oracle: MOUNT_OPTS=dax=never", 'xfs_io -f -c "pwrite 0 8k" /mnt/a', "pagelab-pinlong /mnt/a:0:8k"]);
+    expect(last(out)).toEqual(["register buffers: EFAULT"]);
+  });
+
+  it("a file that cannot be opened prints the errno and exits 1", () => {
+    expect(last(run(["pagelab-pinlong /mnt/none:0:4k"]))).toEqual(["open: ENOENT", "[exit 1]"]);
+  });
+});

@@ -49,11 +49,13 @@ export interface HelperProc {
 
 /** A helper process that also does I/O which pins its user pages (pagelab-dio, pagelab-pinlong). */
 export interface PinningProc extends HelperProc {
-  /** `pread()` on an O_DIRECT descriptor of the block device `src` into user memory; bytes read. */
-  directRead(src: string, srcOffset: number, addr: number, len: number): number;
+  /** `open(path, O_RDONLY | O_DIRECT)` of a block device; a descriptor for `preadDirect`. */
+  openBlockDevice(path: string): number;
+  /** `pread()` on that descriptor into user memory at `addr`: the pages are pinned for the I/O. */
+  preadDirect(fd: number, addr: number, len: number, offset: number): number;
   /** `io_uring_register(IORING_REGISTER_BUFFERS)` of one buffer (a long-term pin), then unregister. */
   registerBuffer(addr: number, len: number): void;
 }
 
 /** Creates the helpers' processes: `comm` names them, `mmapBase` is where mmap starts. */
-export type SpawnHelper = (comm: string, mmapBase: number) => HelperProc;
+export type SpawnHelper = (comm: string, mmapBase: number) => PinningProc;

@@ -3,9 +3,11 @@
  * `# comment` lines echoed, `$ command`, its stdout and stderr, `[exit N]` when non-zero,
  * `[kmsg] <level>text` for kernel log lines logged while the line ran.
  */
+import { pagelabDio } from "../helpers/dio.js";
 import { pagelabMapall } from "../helpers/mapall.js";
+import { pagelabPinlong } from "../helpers/pinlong.js";
 import { pagelabPoison } from "../helpers/poison.js";
-import { KernelHelperProc } from "../machine/helperProc.js";
+import { KernelPinningProc } from "../machine/helperProc.js";
 import { KernelSession } from "../machine/session.js";
 import { BufferOut, Shell, StepLimitExceeded, type Utility } from "../shell/interp.js";
 import { busyboxApplets } from "../shell/utils.js";
@@ -53,11 +55,13 @@ export function runScript(text: string, opts: RunOptions): RunResult {
   let lineNo = 0;
   const commands = new Map<string, Utility>(busyboxApplets);
   commands.set("xfs_io", (ctx) => runXfsIo(ctx.argv.slice(1), session.spawn("xfs_io"), ctx.out, ctx.err));
-  const spawnHelper = (comm: string, mmapBase: number) => new KernelHelperProc(session.machine, comm, mmapBase);
+  const spawnHelper = (comm: string, mmapBase: number) => new KernelPinningProc(session.machine, comm, mmapBase);
   const violations: { line: number; scriptLine: number; text: string }[] = [];
   let cmdLine = 0;
   commands.set("pagelab-poison", (ctx) => pagelabPoison(ctx, spawnHelper, (text) => violations.push({ line: cmdLine, scriptLine: lineNo, text })));
   commands.set("pagelab-mapall", (ctx) => pagelabMapall(ctx, spawnHelper));
+  commands.set("pagelab-dio", (ctx) => pagelabDio(ctx, spawnHelper));
+  commands.set("pagelab-pinlong", (ctx) => pagelabPinlong(ctx, spawnHelper));
   commands.set("remount", () => {
     session.remount();
     return 0;
