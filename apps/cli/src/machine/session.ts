@@ -5,7 +5,7 @@
  * in-memory tree elsewhere, kernel log marks for `[kmsg]` lines, `remount`.
  */
 import { type Machine, type Process, Syscalls, bootMachine, callsOf } from "@pagelab/kernel";
-import { type ErrnoName, KernelError, errnoName } from "@pagelab/mm-core";
+import { type ErrnoName, KernelError, createProcess, errnoName } from "@pagelab/mm-core";
 import { type FileStat, type FsStat, MemFs, type ShellFs, normalizePath } from "../shell/fs.js";
 import type { ProcessSys } from "../xfsio/sys.js";
 import { O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } from "../xfsio/sys.js";
@@ -15,6 +15,9 @@ function ok<T>(r: T | number): T {
   if (typeof r === "number" && r < 0) throw new KernelError((errnoName(-r) ?? "EINVAL") as ErrnoName);
   return r as T;
 }
+
+/** End of xfs_io's first mapping in every oracle transcript (Debian 12 glibc, ASLR off). */
+export const XFS_IO_MMAP_BASE = 0x7ffff7b06000;
 
 export interface SessionConfig {
   readonly mechanism?: string;
@@ -40,9 +43,12 @@ export class KernelSession {
     this.fs = new MountFs(new MemFs(), this);
   }
 
-  /** A new process with the calls xfs_io and the helpers use. */
+  /**
+   * A new process with the calls xfs_io uses. Its mmap base is where the oracle's xfs_io
+   * (dynamically linked, ASLR off) placed its first mapping's end, so `mmap` listings match.
+   */
   spawn(comm: string): ProcessSys {
-    const p = this.machine.spawn(comm);
+    const p = this.machine.adopt(createProcess(this.machine.vm, comm, { mmapBase: XFS_IO_MMAP_BASE }));
     return processSys(this, p);
   }
 
