@@ -86,9 +86,11 @@ describe("extent allocator", () => {
 
   it("near allocation picks the closest free space on either side", () => {
     const { mp } = fresh();
+    const tp0 = xfsTransAlloc(mp);
+    xfsAllocVextent(tp0, { type: "exact", agno: 0, agbno: 400, minlen: 100, maxlen: 100, oinfo: owner(300) });
+    xfsFreeExtent(tp0, 450, 3, owner(300, 50));
+    tp0.commit({ sync: true }); // the freed hole is no longer busy
     const tp = xfsTransAlloc(mp);
-    xfsAllocVextent(tp, { type: "exact", agno: 0, agbno: 400, minlen: 100, maxlen: 100, oinfo: owner(300) });
-    xfsFreeExtent(tp, 450, 3, owner(300, 50));
     const a = xfsAllocVextent(tp, { type: "near", agno: 0, agbno: 470, minlen: 2, maxlen: 2, oinfo: owner(301) });
     expect(a.agbno).toBe(451);
     const b = xfsAllocVextent(tp, { type: "near", agno: 0, agbno: 495, minlen: 1, maxlen: 1, oinfo: owner(302) });
@@ -97,6 +99,68 @@ describe("extent allocator", () => {
     expect(c.agbno).toBe(450);
     const d = xfsAllocVextent(tp, { type: "near", agno: 0, agbno: 410, minlen: 1, maxlen: 1, oinfo: owner(304) });
     expect(d.agbno).toBe(399);
+    expect(checkAg(tp, 0)).toEqual([]);
+    tp.commit();
+  });
+
+  it("skips busy space (freed, not yet durable) for farther free space, and reuses it only after forcing the log", () => {
+    const { mp } = fresh({ agcount: 1 });
+    const tp0 = xfsTransAlloc(mp);
+    xfsAllocVextent(tp0, { type: "exact", agno: 0, agbno: 400, minlen: 100, maxlen: 100, oinfo: owner(300) });
+    tp0.commit({ sync: true });
+    const tp1 = xfsTransAlloc(mp);
+    xfsFreeExtent(tp1, 450, 10, owner(300, 50));
+    tp1.commit(); // in the log, not yet forced: 450..459 is busy
+    expect(mp.mExtentBusy.isBusy(0, 450, 10)).toBe(true);
+    const flushes = mp.mExtentBusy.stats.flushes;
+
+    const tp = xfsTransAlloc(mp);
+    // nearest to 452 would be 452 itself; busy, so the nearest clear space: 500 (396 is farther)
+    const a = xfsAllocVextent(tp, { type: "near", agno: 0, agbno: 452, minlen: 4, maxlen: 4, oinfo: owner(301) });
+    expect(a.agbno).toBe(500);
+    // an exact request for busy space forces the log and then gets it
+    const b = xfsAllocVextent(tp, { type: "exact", agno: 0, agbno: 452, minlen: 2, maxlen: 2, oinfo: owner(302) });
+    expect(b).toMatchObject({ agbno: 452, len: 2 });
+    expect(mp.mExtentBusy.stats.flushes).toBe(flushes + 1);
+    expect(mp.mExtentBusy.isBusy(0, 450, 10)).toBe(false);
+    expect(checkAg(tp, 0)).toEqual([]);
+    tp.commit();
+  });
+
+  it("trims a free extent around a busy middle as xfs_extent_busy_trim does (forward allocation first)", () => {
+    const { mp } = fresh({ agcount: 1 });
+    const busy = mp.mExtentBusy;
+    const own = [{ agno: 0, bno: 110, len: 10 }];
+    // left part holds maxlen: keep it
+    expect(busy.trim(0, 100, 100, 1, 8, own)).toEqual({ bno: 100, len: 10, busy: true });
+    // left part too short, right part holds 4 × maxlen: take the right
+    expect(busy.trim(0, 100, 100, 1, 20, own)).toEqual({ bno: 120, len: 80, busy: true });
+    // neither: the left part if it holds minlen, else nothing
+    expect(busy.trim(0, 100, 100, 5, 30, own)).toEqual({ bno: 100, len: 10, busy: true });
+    expect(busy.trim(0, 100, 100, 11, 30, own).len).toBe(0);
+    // busy at either end shortens; covering it entirely leaves nothing; elsewhere: untouched
+    expect(busy.trim(0, 110, 30, 1, 30, own)).toEqual({ bno: 120, len: 20, busy: true });
+    expect(busy.trim(0, 95, 20, 1, 30, own)).toEqual({ bno: 95, len: 15, busy: true });
+    expect(busy.trim(0, 112, 5, 1, 30, own).len).toBe(0);
+    expect(busy.trim(0, 200, 50, 1, 30, own)).toEqual({ bno: 200, len: 50, busy: false });
+    expect(busy.trim(1, 100, 100, 1, 8, own).busy).toBe(false);
+  });
+
+  it("reuses blocks its own transaction freed only when nothing else will do", () => {
+    const { mp } = fresh({ agcount: 1 });
+    const tp = xfsTransAlloc(mp);
+    const got = xfsAllocVextent(tp, { type: "exact", agno: 0, agbno: 100, minlen: 50, maxlen: 50, oinfo: owner(400) });
+    expect(got).toMatchObject({ agbno: 100, len: 50 });
+    xfsFreeExtent(tp, 120, 8, owner(400, 20));
+    const flushes = mp.mExtentBusy.stats.flushes;
+    // a near request at the hole goes elsewhere
+    const a = xfsAllocVextent(tp, { type: "near", agno: 0, agbno: 120, minlen: 1, maxlen: 8, oinfo: owner(401) });
+    expect(a.agbno + a.len <= 120 || a.agbno >= 128).toBe(true);
+    // an exact one cannot: after a log force (which cannot clear this transaction's
+    // own frees) it takes them
+    const b = xfsAllocVextent(tp, { type: "exact", agno: 0, agbno: 120, minlen: 8, maxlen: 8, oinfo: owner(402) });
+    expect(b).toMatchObject({ agbno: 120, len: 8 });
+    expect(mp.mExtentBusy.stats.flushes).toBe(flushes + 1);
     expect(checkAg(tp, 0)).toEqual([]);
     tp.commit();
   });

@@ -18,8 +18,13 @@
  * may need (the kernel's set-aside), so the free list can always be refilled.
  * With rmapbt, the allocation is recorded for `oinfo` through the file layer's rmap logic
  * (`xfsRmapMap`); `oinfo: null` is XFS_RMAP_OINFO_SKIP_UPDATE (the caller maps it).
+ * Every free extent a search looks at is first trimmed of busy extents (freed space
+ * whose freeing is not yet durable, `xfs_alloc_compute_aligned()` → `xfs_extent_busy_trim()`);
+ * only when that leaves nothing in the AG is the log forced and the search repeated
+ * (`xfs_extent_busy_flush()`), and blocks this very transaction freed are reused only
+ * after that.
  * Simplified: no per-AG reservations (xfs_ag_resv), no minleft/total, no cntbt-first
- * search for near allocations, busy extents force the log instead of being trimmed.
+ * search for near allocations.
  */
 import { KernelBug, KernelError } from "@pagelab/mm-core";
 import { xfsAgbToFsb, xfsFsbToAgbno, xfsFsbToAgno } from "../mount/xfs-mount.js";
@@ -30,7 +35,7 @@ import { XFS_RMAP_OWN_AG, type XfsOwnerInfo } from "../rmap/types.js";
 import { XFS_LOOKUP_EQ, XFS_LOOKUP_GE, XFS_LOOKUP_LE, type XfsBtreeCur } from "../btree/xfs-btree.js";
 import { XFS_BTREE_MAXLEVELS } from "../btree/xfs-btree-format.js";
 import type { XfsAllocRec } from "../btree/xfs-btree-records.js";
-import type { XfsTrans } from "../trans/xfs-trans.js";
+import type { XfsBusyExtent, XfsTrans } from "../trans/xfs-trans.js";
 import { AGF } from "./xfs-format.js";
 import { hdrAdd, hdrGet, hdrSet, xfsAllocGetFreelist, xfsAllocPutFreelist, xfsAllocReadAgf } from "./xfs-ag-headers.js";
 import { xfsBnobtCur, xfsCntbtCur } from "./xfs-ag-btrees.js";
@@ -111,7 +116,7 @@ export function xfsAllocFixFreelist(tp: XfsTrans, agno: XfsAgnumber): void {
     }
     for (let guard = 0; hdrGet(agf, AGF.flcount) < need && guard < 64; guard++) {
       const want = need - hdrGet(agf, AGF.flcount);
-      const got = allocAg(tp, agno, { type: "thisAg", agno, minlen: 1, maxlen: want, oinfo: XFS_RMAP_OINFO_AG }, 0);
+      const got = allocAgBusy(tp, agno, { type: "thisAg", agno, minlen: 1, maxlen: want, oinfo: XFS_RMAP_OINFO_AG }, 0);
       if (got === undefined) return;
       for (let i = 0; i < got.len; i++) xfsAllocPutFreelist(tp, agno, got.agbno + i);
     }
@@ -134,13 +139,30 @@ interface Candidate {
 }
 
 /**
+ * How a search treats busy extents: `own` are the calling transaction's freed extents
+ * (null: trim nothing, the last resort); `seen` records that trimming cut something.
+ */
+interface BusyCtx {
+  own: readonly XfsBusyExtent[] | null;
+  seen: boolean;
+}
+
+/** The part of free extent `rec` clear of busy extents, as a record (length 0: none). */
+function trimBusy(tp: XfsTrans, agno: XfsAgnumber, rec: XfsAllocRec, minlen: number, maxlen: number, busy: BusyCtx): XfsAllocRec {
+  if (busy.own === null) return rec;
+  const t = tp.tMountp.mExtentBusy.trim(agno, rec.arStartblock, rec.arBlockcount, minlen, maxlen, busy.own);
+  if (t.busy) busy.seen = true;
+  return { arStartblock: t.bno, arBlockcount: t.len };
+}
+
+/**
  * Placement inside one free extent for a near allocation (`xfs_alloc_compute_diff()`): as
  * long as the usable length allows, at the target; an extent wholly below the target gives
  * its last blocks, one above it its first.
  */
-function placeNear(rec: XfsAllocRec, target: number, minlen: number, maxlen: number, align: number): Candidate | undefined {
-  const s = rec.arStartblock;
-  const e = s + rec.arBlockcount;
+function placeNear(rec: XfsAllocRec, usable: XfsAllocRec, target: number, minlen: number, maxlen: number, align: number): Candidate | undefined {
+  const s = usable.arStartblock;
+  const e = s + usable.arBlockcount;
   const lo = alignUp(s, align);
   if (lo + minlen > e) return undefined;
   const rlen = Math.min(maxlen, e - lo);
@@ -154,16 +176,18 @@ function placeNear(rec: XfsAllocRec, target: number, minlen: number, maxlen: num
   return len >= minlen ? { rec, bno, len } : undefined;
 }
 
-function searchExact(tp: XfsTrans, agno: XfsAgnumber, target: number, minlen: number, maxlen: number): Candidate | undefined {
+function searchExact(tp: XfsTrans, agno: XfsAgnumber, target: number, minlen: number, maxlen: number, busy: BusyCtx): Candidate | undefined {
   const bno = xfsBnobtCur(tp, agno);
   if (!bno.lookup(XFS_LOOKUP_LE, { arStartblock: target, arBlockcount: 0 })) return undefined;
   const rec = bno.get()!;
-  const end = rec.arStartblock + rec.arBlockcount;
-  if (end < target + minlen) return undefined;
+  if (rec.arStartblock + rec.arBlockcount < target + minlen) return undefined;
+  const usable = trimBusy(tp, agno, rec, minlen, maxlen, busy);
+  const end = usable.arStartblock + usable.arBlockcount;
+  if (usable.arStartblock > target || end < target + minlen) return undefined;
   return { rec, bno: target, len: Math.min(maxlen, end - target) };
 }
 
-function searchNear(tp: XfsTrans, agno: XfsAgnumber, target: number, minlen: number, maxlen: number, align: number): Candidate | undefined {
+function searchNear(tp: XfsTrans, agno: XfsAgnumber, target: number, minlen: number, maxlen: number, align: number, busy: BusyCtx): Candidate | undefined {
   const left = xfsBnobtCur(tp, agno);
   const right = xfsBnobtCur(tp, agno);
   const key = { arStartblock: target, arBlockcount: 0 };
@@ -185,7 +209,7 @@ function searchNear(tp: XfsTrans, agno: XfsAgnumber, target: number, minlen: num
       const r = left.get()!;
       if (target - (r.arStartblock + r.arBlockcount) >= bestDist) lok = false;
       else {
-        consider(placeNear(r, target, minlen, maxlen, align));
+        consider(placeNear(r, trimBusy(tp, agno, r, minlen, maxlen, busy), target, minlen, maxlen, align));
         lok = left.decrement();
       }
     }
@@ -193,7 +217,7 @@ function searchNear(tp: XfsTrans, agno: XfsAgnumber, target: number, minlen: num
       const r = right.get()!;
       if (r.arStartblock - target >= bestDist) rok = false;
       else {
-        consider(placeNear(r, target, minlen, maxlen, align));
+        consider(placeNear(r, trimBusy(tp, agno, r, minlen, maxlen, busy), target, minlen, maxlen, align));
         rok = right.increment();
       }
     }
@@ -201,22 +225,34 @@ function searchNear(tp: XfsTrans, agno: XfsAgnumber, target: number, minlen: num
   return best;
 }
 
-function searchSize(tp: XfsTrans, agno: XfsAgnumber, minlen: number, maxlen: number, align: number): Candidate | undefined {
+/** How many of the largest free extents a by-size search trims before settling. */
+const SIZE_SEARCH_FALLBACK = 16;
+
+function searchSize(tp: XfsTrans, agno: XfsAgnumber, minlen: number, maxlen: number, align: number, busy: BusyCtx): Candidate | undefined {
   const cnt = xfsCntbtCur(tp, agno);
-  const fit = (r: XfsAllocRec, want: number): Candidate | undefined => {
-    const bno = alignUp(r.arStartblock, align);
-    const len = Math.min(maxlen, r.arStartblock + r.arBlockcount - bno);
-    return len >= want ? { rec: r, bno, len } : undefined;
+  const fit = (r: XfsAllocRec): Candidate | undefined => {
+    const u = trimBusy(tp, agno, r, minlen, maxlen, busy);
+    const bno = alignUp(u.arStartblock, align);
+    const len = Math.min(maxlen, u.arStartblock + u.arBlockcount - bno);
+    return len >= minlen ? { rec: r, bno, len } : undefined;
   };
+  // the smallest extent that holds maxlen once trimmed, else the longest trimmed piece
+  // among the largest extents
+  let best: Candidate | undefined;
   if (cnt.lookup(XFS_LOOKUP_GE, { arBlockcount: maxlen, arStartblock: 0 })) {
-    for (let i = 0; i < 8; i++) {
-      const c = fit(cnt.get()!, maxlen);
-      if (c !== undefined) return c;
-      if (!cnt.increment()) break;
-    }
+    do {
+      const c = fit(cnt.get()!);
+      if (c !== undefined && c.len >= maxlen) return c;
+      if (c !== undefined && (best === undefined || c.len > best.len)) best = c;
+    } while (cnt.increment());
   }
-  const last = cnt.last();
-  return last === undefined ? undefined : fit(last, minlen);
+  if (best !== undefined) return best;
+  const recs = cnt.records();
+  for (let i = recs.length - 1; i >= Math.max(0, recs.length - SIZE_SEARCH_FALLBACK); i--) {
+    const c = fit(recs[i]!);
+    if (c !== undefined && (best === undefined || c.len > best.len)) best = c;
+  }
+  return best;
 }
 
 /** `xfs_alloc_fixup_trees()`: carve [bno, bno + len) out of free extent `rec` in both btrees. */
@@ -244,20 +280,35 @@ function updateLongest(tp: XfsTrans, agno: XfsAgnumber): void {
   if (hdrGet(agf, AGF.longest) !== longest) hdrSet(tp, agf, AGF.longest, longest);
 }
 
+/**
+ * One AG, busy extents avoided as long as possible: trimmed around; if that leaves
+ * nothing, the log is forced (`xfs_extent_busy_flush()`) and the search repeated; only
+ * then may blocks this transaction freed itself be reused.
+ */
+function allocAgBusy(tp: XfsTrans, agno: XfsAgnumber, args: XfsAllocArgs, reserve: number): { agbno: number; len: number } | undefined {
+  const busy: BusyCtx = { own: tp.tBusy, seen: false };
+  const got = allocAg(tp, agno, args, reserve, busy);
+  if (got !== undefined || !busy.seen) return got;
+  tp.tMountp.mExtentBusy.flush();
+  busy.seen = false;
+  const again = allocAg(tp, agno, args, reserve, busy);
+  if (again !== undefined || !busy.seen) return again;
+  return allocAg(tp, agno, args, reserve, { own: null, seen: false });
+}
+
 /** One AG, no free-list fixing; undefined when nothing fits. `reserve` blocks must stay free. */
-function allocAg(tp: XfsTrans, agno: XfsAgnumber, args: XfsAllocArgs, reserve: number): { agbno: number; len: number } | undefined {
+function allocAg(tp: XfsTrans, agno: XfsAgnumber, args: XfsAllocArgs, reserve: number, busy: BusyCtx): { agbno: number; len: number } | undefined {
   const align = args.alignment ?? 1;
   const agf = xfsAllocReadAgf(tp, agno);
   const free = hdrGet(agf, AGF.freeblks);
   if (free < args.minlen + reserve) return undefined;
   const maxlen = Math.min(args.maxlen, free - reserve);
   let c: Candidate | undefined;
-  if (args.type === "exact") c = searchExact(tp, agno, args.agbno ?? 0, args.minlen, maxlen);
+  if (args.type === "exact") c = searchExact(tp, agno, args.agbno ?? 0, args.minlen, maxlen, busy);
   else if (args.type === "near" || (args.type === "startBno" && agno === args.agno)) {
-    c = searchNear(tp, agno, args.agbno ?? 0, args.minlen, maxlen, align);
-  } else c = searchSize(tp, agno, args.minlen, maxlen, align);
+    c = searchNear(tp, agno, args.agbno ?? 0, args.minlen, maxlen, align, busy);
+  } else c = searchSize(tp, agno, args.minlen, maxlen, align, busy);
   if (c === undefined || c.len < args.minlen) return undefined;
-  tp.tMountp.mExtentBusy.reuse(agno, c.bno, c.len);
   fixupTrees(tp, agno, c.rec, c.bno, c.len);
   hdrAdd(tp, agf, AGF.freeblks, -c.len);
   updateLongest(tp, agno);
@@ -268,7 +319,7 @@ function allocAg(tp: XfsTrans, agno: XfsAgnumber, args: XfsAllocArgs, reserve: n
 
 function tryAg(tp: XfsTrans, agno: XfsAgnumber, args: XfsAllocArgs): XfsAllocResult | undefined {
   xfsAllocFixFreelist(tp, agno);
-  const got = allocAg(tp, agno, args, xfsAllocMinFreelist(tp, agno));
+  const got = allocAgBusy(tp, agno, args, xfsAllocMinFreelist(tp, agno));
   if (got === undefined) return undefined;
   return { agno, agbno: got.agbno, len: got.len, fsbno: xfsAgbToFsb(tp.tMountp, agno, got.agbno) };
 }
