@@ -72,7 +72,7 @@ export function renderCompareTable(report: CompareReport): string {
     head: ["scenario", ...report.mechanisms],
     style: { head: [], border: [] },
     wordWrap: true,
-    colWidths: [30, ...report.mechanisms.map(() => 44)],
+    colWidths: [30, ...report.mechanisms.map(() => 36)],
   });
   for (const s of report.scenarios) {
     table.push([s.name, ...report.mechanisms.map((m) => (s.results[m]!.pass ? "pass" : `FAIL: ${s.results[m]!.reasons[0]}`))]);

@@ -58,7 +58,8 @@ export function judge(mechanism: string, expected: readonly string[], got: RunRe
   const warns = run.map((text, i) => ({ text, n: i + 1 })).filter((l) => WARN.test(l.text));
   if (warns.length > expWarns) {
     const w = warns[expWarns]!;
-    reasons.push(`kernel warning at line ${w.n}: ${w.text.replace(/^\[kmsg\] <\d>/, "")} (${warns.length} WARN/BUG lines, real Linux ${expWarns})`);
+    const text = w.text.replace(/^\[kmsg\] <\d>/, "").replace(/^WARNING: CPU: \d+ PID: \d+ at /, "WARNING at ");
+    reasons.push(`kernel ${text} (line ${w.n}; ${warns.length} WARN/BUG lines, real Linux ${expWarns})`);
   }
   if (!reference) {
     const pe = exp.filter(isPolicyLine);
