@@ -7,6 +7,7 @@ import { pagelabDio } from "../helpers/dio.js";
 import { pagelabMapall } from "../helpers/mapall.js";
 import { pagelabPinlong } from "../helpers/pinlong.js";
 import { pagelabPoison } from "../helpers/poison.js";
+import { TraceBuffer } from "@pagelab/mm-core";
 import { KernelPinningProc } from "../machine/helperProc.js";
 import { KernelSession } from "../machine/session.js";
 import { BufferOut, Shell, StepLimitExceeded, type Utility } from "../shell/interp.js";
@@ -66,6 +67,9 @@ export function runScript(text: string, opts: RunOptions): RunResult {
     session.remount();
     return 0;
   });
+  // `#oracle: TRACE=…`: the tracepoints run.sh enables, printed after each line
+  const trace = script.options.TRACE?.trim();
+  if (trace) session.machine.trace.enable(trace);
   const env = new Map([
     ["DEV", "/dev/pmem0"],
     ["MNT", "/mnt"],
@@ -108,6 +112,7 @@ export function runScript(text: string, opts: RunOptions): RunResult {
     if (text) lines.push(...text.replace(/\n$/, "").split("\n"));
     if (/^sh: syntax error/m.test(text)) errors.push(`${opts.file}:${lineNo}: sh: ${text.split("\n")[0]?.slice(4)}`);
     if (status !== 0) lines.push(`[exit ${status}]`);
+    if (trace) for (const e of session.machine.trace.drain()) lines.push(`[trace] ${TraceBuffer.format(e)}`);
     lines.push(...session.kmsgSince(mark));
     for (const g of GAUGES) peak[g] = Math.max(peak[g], session.machine.dax.costs[g]);
   }
