@@ -174,17 +174,19 @@ class MountFs implements ShellFs {
 
   statfs(path: string): FsStat {
     if (!this.onMnt(path)) return this.mem.statfs();
-    const mp = this.session.machine.kfs.fs;
-    const sb = (mp as unknown as { statfs?: () => FsStat }).statfs;
-    if (!sb) throw new KernelError("ENOSYS");
-    return sb.call(mp);
+    return this.withProc((_s, c) => {
+      const st = ok(c.statfs(normalizePath(path)));
+      return { bsize: st.fBsize, blocks: st.fBlocks, bfree: st.fBfree, bavail: st.fBavail, files: st.fFiles, ffree: st.fFfree };
+    });
   }
 
   readdir(path: string): string[] {
     if (!this.onMnt(path)) return this.mem.readdir(path);
-    const fs = this.session.machine.kfs.fs as unknown as { readdir?: (p: string) => string[] };
-    if (!fs.readdir) throw new KernelError("ENOSYS");
-    return fs.readdir(normalizePath(path));
+    return this.withProc((_s, c) =>
+      ok(c.readdir(normalizePath(path)))
+        .map((d) => d.dName)
+        .filter((n) => n !== "." && n !== ".."),
+    );
   }
 
   unlink(path: string): void {
