@@ -258,6 +258,23 @@ describe("extent allocator", () => {
     );
   }, 30_000);
 
+  it("a file allocation takes its whole request in one piece past nearer holes too short for it (xfs_bmap_select_minlen)", () => {
+    const { mp } = fresh({ agcount: 1 });
+    const tp0 = xfsTransAlloc(mp);
+    xfsAllocVextent(tp0, { type: "exact", agno: 0, agbno: 100, minlen: 100, maxlen: 100, oinfo: owner(500) });
+    xfsFreeExtent(tp0, 120, 8, owner(500, 20));
+    tp0.commit({ sync: true }); // durable: the hole is not busy, only short
+    const tp = xfsTransAlloc(mp);
+    const sp = xfsTransSpace(tp);
+    // 32 blocks wanted, at least 1 acceptable: not the 8-block hole at the hint, 32 after 200
+    expect(sp.allocExtent(120, 1, 32)).toEqual({ fsb: 200, len: 32 });
+    // 8 wanted: the hole holds them
+    expect(sp.allocExtent(120, 1, 8)).toEqual({ fsb: 120, len: 8 });
+    // (the adapter leaves the rmap to its caller, so only the free-space side is checked)
+    expect(xfsAllocAgFreeSpace(tp, 0).bno.some((r) => r.arStartblock < 232 && r.arStartblock + r.arBlockcount > 120)).toBe(false);
+    tp.commit();
+  });
+
   it("the XfsSpace adapter drives the file layer's rmap and refcount logic on disk", () => {
     const { mp } = fresh();
     const tp = xfsTransAlloc(mp);
