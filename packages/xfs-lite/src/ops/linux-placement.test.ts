@@ -1,6 +1,7 @@
 /**
  * Block placement against real Linux 6.12: the operations of scenarios/reflink_mmap_cow,
- * scenarios/dedupe_punch_truncate and scenarios/write_cow_while_mapped that allocate or
+ * scenarios/dedupe_punch_truncate, scenarios/write_cow_while_mapped and
+ * scenarios/reflink_while_mapped that allocate or
  * free blocks, replayed through the file-system API on the oracle's geometry (512 MiB
  * pmem, mkfs.xfs -m reflink=1,rmapbt=1 → 4 AGs, dax=always), and the exact fiemap lines
  * Linux printed (`xfs_io -c "fiemap -v"`: 512-byte units, holes left out).
@@ -72,7 +73,7 @@ function blocksOf(fs: XfsFileSystem, ip: XfsInode): string {
   return out.join(",");
 }
 
-describe("block placement matches Linux 6.12 (scenarios a, c, e)", () => {
+describe("block placement matches Linux 6.12 (scenarios a, c, d, e)", () => {
   it("reflink_mmap_cow: an mmap CoW takes the block at its offset inside the cowextsize-aligned preallocation", () => {
     const { fs, dev } = oracleFs();
     const a = create(fs, "a");
@@ -153,6 +154,28 @@ describe("block placement matches Linux 6.12 (scenarios a, c, e)", () => {
     runSync(fs.unlink(fs.root, "b"));
     expect(fiemap(fs, a)).toEqual(["[0..7] 192..199 0x0", "[8..23] 488..503 0x0", "[24..31] 216..223 0x1"]);
     expect(blocksOf(fs, a)).toBe("61,71,72,61");
+    expect(xfsCheckFs(fs)).toEqual([]);
+  });
+
+  it("reflink_while_mapped: a write to a block no longer shared still lands in the CoW fork's preallocation", () => {
+    const { fs, dev } = oracleFs();
+    const a = create(fs, "a");
+    pwrite(fs, a, 0x61, 0, 16384);
+    for (let blk = 0; blk < 4; blk++) mwriteBlock(fs, dev, a, blk, 0x62);
+    const b = create(fs, "b");
+    withOpen(fs, [a, b], (fa, fb) => runSync(fs.remapFileRange(fa!, 0, fb!, 0, 16384)));
+    mwriteBlock(fs, dev, a, 0, 0x63);
+    expect(fiemap(fs, a)).toEqual(["[0..7] 224..231 0x0", "[8..31] 200..223 0x2001"]);
+    expect(fiemap(fs, b)).toEqual(["[0..7] 192..199 0x0", "[8..31] 200..223 0x2001"]);
+
+    mwriteBlock(fs, dev, b, 2, 0x64);
+    expect(fiemap(fs, a)).toEqual(["[0..7] 224..231 0x0", "[8..15] 200..207 0x2000", "[16..23] 208..215 0x0", "[24..31] 216..223 0x2001"]);
+    expect(fiemap(fs, b)).toEqual(["[0..7] 192..199 0x0", "[8..15] 200..207 0x2000", "[16..23] 496..503 0x0", "[24..31] 216..223 0x2001"]);
+
+    runSync(fs.truncate(b, 0));
+    mwriteBlock(fs, dev, a, 1, 0x65);
+    expect(fiemap(fs, a)).toEqual(["[0..15] 224..239 0x0", "[16..31] 208..223 0x1"]);
+    expect(blocksOf(fs, a)).toBe("63,65,62,62");
     expect(xfsCheckFs(fs)).toEqual([]);
   });
 });
