@@ -31,8 +31,9 @@ export function buildProgram(io: ProgramIo): Command {
     .option("--mechanism <m>", "DAX sharing mechanism", "shared-count")
     .option("--seed <n>", "scheduler seed", "0")
     .option("-n, --normalize", "normalise like run.sh -n (timings, pids, pfns)")
-    .option("--json", "print {lines, errors} as JSON")
-    .action((file: string, o: { mechanism: string; seed: string; normalize?: boolean; json?: boolean }) => {
+    .option("--json", "print the result (lines, errors, violations, costs, inspected) as JSON")
+    .option("--inspect <query>", "at the end: 'page PFN', 'file /mnt/PATH' or 'dmesg' (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .action((file: string, o: { mechanism: string; seed: string; normalize?: boolean; json?: boolean; inspect?: string[] }) => {
       const status = runCommand(file, o, io);
       if (status !== 0) process.exitCode = status;
     });

@@ -14,7 +14,7 @@ function library(): string {
   return dir;
 }
 
-const result = (lines: string[], extra: Partial<RunResult> = {}): RunResult => ({ lines, errors: [], violations: [], costs: {}, ...extra });
+const result = (lines: string[], extra: Partial<RunResult> = {}): RunResult => ({ lines, errors: [], violations: [], costs: {}, inspected: [], ...extra });
 
 describe("pagelab compare", () => {
   const report = compareScenarios(library(), ["one-to-one", "shared-count", "page-cache-copy"]);

@@ -8,6 +8,7 @@ import { pagelabMapall } from "../helpers/mapall.js";
 import { pagelabPinlong } from "../helpers/pinlong.js";
 import { pagelabPoison } from "../helpers/poison.js";
 import { TraceBuffer } from "@pagelab/mm-core";
+import { INSPECT_USAGE, inspect } from "../inspect/inspect.js";
 import { KernelPinningProc } from "../machine/helperProc.js";
 import { KernelSession } from "../machine/session.js";
 import { BufferOut, Shell, StepLimitExceeded, type Utility } from "../shell/interp.js";
@@ -21,6 +22,8 @@ export interface RunOptions {
   readonly mechanism?: string;
   readonly seed?: number;
   readonly normalize?: boolean;
+  /** `pagelab inspect` queries answered at the end of the run (`page PFN`, `file PATH`, `dmesg`). */
+  readonly inspect?: readonly string[];
 }
 
 export interface RunResult {
@@ -37,6 +40,8 @@ export interface RunResult {
   readonly violations: { readonly line: number; readonly scriptLine: number; readonly text: string }[];
   /** The DAX cost counters at the end of the run; gauges (bytes, structures, pages alive) at their peak. */
   readonly costs: Record<string, number>;
+  /** The answers to `inspect` queries, at the end of the run. */
+  readonly inspected: { readonly query: string; readonly lines: string[] }[];
 }
 
 const GAUGES = ["metadataBytes", "pageStructsAlive", "dramPagesAlive"] as const;
@@ -63,6 +68,16 @@ export function runScript(text: string, opts: RunOptions): RunResult {
   commands.set("pagelab-mapall", (ctx) => pagelabMapall(ctx, spawnHelper));
   commands.set("pagelab-dio", (ctx) => pagelabDio(ctx, spawnHelper));
   commands.set("pagelab-pinlong", (ctx) => pagelabPinlong(ctx, spawnHelper));
+  // `pagelab inspect QUERY` as a script command: the state between two lines
+  commands.set("pagelab", (ctx) => {
+    const r = ctx.argv[1] === "inspect" ? inspect(session.machine, ctx.argv.slice(2).join(" ")) : null;
+    if (!r) {
+      ctx.err.write(`${INSPECT_USAGE}\n`);
+      return 2;
+    }
+    ctx.out.write(r.map((l) => `${l}\n`).join(""));
+    return 0;
+  });
   commands.set("remount", () => {
     session.remount();
     return 0;
@@ -117,5 +132,6 @@ export function runScript(text: string, opts: RunOptions): RunResult {
     for (const g of GAUGES) peak[g] = Math.max(peak[g], session.machine.dax.costs[g]);
   }
   const costs: Record<string, number> = { ...session.machine.dax.costs, ...peak };
-  return { lines: opts.normalize ? normalizeTranscript(lines) : lines, errors, violations, costs, ...(panic ? { panic } : {}) };
+  const inspected = (opts.inspect ?? []).map((query) => ({ query, lines: inspect(session.machine, query) ?? [INSPECT_USAGE] }));
+  return { lines: opts.normalize ? normalizeTranscript(lines) : lines, errors, violations, costs, inspected, ...(panic ? { panic } : {}) };
 }
