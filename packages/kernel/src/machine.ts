@@ -29,6 +29,7 @@ import {
 import { type XfsMountedFs, xfsFilesMount, xfsFilesUnmount, xfsMkfs } from "@pagelab/xfs-lite";
 import { type MachineConfig, type MachineConfigInput, resolveMachineConfig } from "./config.js";
 import { KernelFs } from "./fs/kernelFs.js";
+import { type InvariantResult, Monitors } from "./invariants/monitors.js";
 import { Syscalls, type SyncCalls, callsOf } from "./syscalls/table.js";
 import type { FdTable } from "./vfs/file.js";
 import { Process } from "./vfs/process.js";
@@ -59,6 +60,8 @@ export class Machine {
   readonly sys: Syscalls = new Syscalls(this);
   /** Times the machine (re)booted after a power loss. */
   boots = 1;
+  /** The invariant monitors, fed by the system-call layer. */
+  readonly monitors: Monitors = new Monitors(this);
 
   constructor(config: MachineConfig) {
     this.config = config;
@@ -210,7 +213,17 @@ export class Machine {
     // the log ring survives in the model so a scenario can read what happened before the loss
     for (const l of dmesg.all()) this.dmesg.printk(l.level, l.text);
     this.mount();
+    this.monitors.shadow.reset();
     return lost;
+  }
+
+  /**
+   * The invariant monitors' verdicts now (issue 5): every owner of a poisoned block
+   * reached, no pinned page freed or reused, every file reads back what programs wrote,
+   * the checker clean, no WARN.
+   */
+  invariants(): InvariantResult[] {
+    return this.monitors.invariants();
   }
 }
 

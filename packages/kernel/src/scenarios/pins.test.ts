@@ -51,7 +51,9 @@ function dmaVersusTruncate(bugs: { daxTruncateWithoutBusyWait: boolean }) {
     events.push(`truncate ${ret}`);
   });
   sched.spawn(b.task, function* (): Sleepable {
-    // runs while the truncate waits (or after it freed a's block): b allocates a block
+    // runs while the truncate waits (or after it freed a's block): b allocates a block;
+    // the log force first makes a freed block reusable (no longer busy)
+    yield* m.sys.sync(b);
     const fd = yield* m.sys.open(b, "/mnt/b", O_CREAT | O_RDWR);
     yield* m.sys.pwrite(b, fd, new Uint8Array(K).fill(0x62), 0);
     events.push("b written");

@@ -65,6 +65,7 @@ export function* sysOpen(m: Machine, p: Process, path: string, flags: number, mo
     const { dir, name } = lookupParent(fs, path);
     ip = yield* fs.create(dir, name, S_IFREG | (mode & 0o7777), (flags & O_EXCL) !== 0);
     if (ip.isDir()) throw new KernelError("EISDIR", path);
+    m.monitors.shadow.created(ip);
   } else {
     ip = lookupPath(fs, path);
   }
@@ -73,7 +74,10 @@ export function* sysOpen(m: Machine, p: Process, path: string, flags: number, mo
   const fmode = (acc !== O_WRONLY ? FMODE_READ : 0) | (acc !== O_RDONLY ? FMODE_WRITE : 0);
   const xfile = kfs.open(ip, fmode, flags & O_APPEND ? XFS_O_APPEND : 0);
   try {
-    if (flags & O_TRUNC && acc !== O_RDONLY && ip.isReg() && ip.size > 0) yield* fs.truncate(ip, 0);
+    if (flags & O_TRUNC && acc !== O_RDONLY && ip.isReg() && ip.size > 0) {
+      yield* fs.truncate(ip, 0);
+      m.monitors.shadow.truncate(ip, 0);
+    }
   } catch (e) {
     yield* kfs.release(xfile);
     throw e;
@@ -136,6 +140,7 @@ function* writeAt(m: Machine, f: OpenFile, pos: number, data: Uint8Array): Sleep
   const direct = checkDirect(m, f, pos, data.length);
   const at = f.flags & O_APPEND ? f.ip.size : pos;
   const n = yield* kfs.write(f.xfile, pos, data);
+  m.monitors.shadow.write(f.ip, at, data.subarray(0, n));
   if (direct) yield* xfsFlushUnmapRange(kfs.vm, f.ip, at, n);
   // generic_write_sync(): O_SYNC and O_DSYNC make the write durable before returning
   if (f.flags & O_DSYNC) yield* kfs.fsyncRange(f.ip, at, at + n - 1);
@@ -215,6 +220,7 @@ export function* sysFtruncate(m: Machine, p: Process, fd: number, length: number
   if (!f.ip.isReg() || !f.writable) throw new KernelError("EINVAL");
   if (f.ip.isAppend()) throw new KernelError("EPERM");
   yield* m.kfs.fs.truncate(f.ip, length);
+  m.monitors.shadow.truncate(f.ip, length);
   return 0;
 }
 
@@ -223,6 +229,7 @@ export function* sysFallocate(m: Machine, p: Process, fd: number, mode: number, 
   m.kfs.checkAlive();
   if (!f.writable) throw new KernelError("EBADF");
   yield* m.kfs.fs.fallocate(f.xfile, mode, offset, len);
+  m.monitors.shadow.fallocate(f.ip, mode, offset, len);
   return 0;
 }
 

@@ -55,8 +55,10 @@ export function* sysClone(m: Machine, p: Process, destFd: number, range: FileClo
     checkUint(srcLength);
     checkUint(destOffset);
     yield* kfs.fs.remapFileRange(src.xfile, srcOffset, dst.xfile, destOffset, srcLength, 0);
+    m.monitors.shadow.clone(src.ip, srcOffset, dst.ip, destOffset, srcLength);
   } else {
     yield* kfs.fs.clone(src.xfile, dst.xfile);
+    m.monitors.shadow.clone(src.ip, 0, dst.ip, 0, 0);
   }
   return 0;
 }

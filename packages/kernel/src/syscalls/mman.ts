@@ -37,7 +37,7 @@ import {
   vmMunmap,
   zapPageRange,
 } from "@pagelab/mm-core";
-import type { XfsInode } from "@pagelab/xfs-lite";
+import { XfsInode } from "@pagelab/xfs-lite";
 import type { Machine } from "../machine.js";
 import type { Process } from "../vfs/process.js";
 
@@ -143,7 +143,9 @@ function* injectError(m: Machine, p: Process, start: number, end: number): Sleep
     const pfn = handleToPfn(page);
     putUserPageRef(ctx, page);
     ctx.dmesg.printk(KERN_INFO, `Injecting memory failure for pfn 0x${pfn.toString(16)} at process virtual address 0x${a.toString(16)}`);
+    const watch = m.monitors.poisonStart(pfn, p.task);
     let ret = yield* memoryFailure(ctx, pfn, MF_ACTION_REQUIRED | MF_SW_SIMULATED);
+    m.monitors.poisonEnd(watch);
     if (ret === -ERRNO.EOPNOTSUPP) ret = 0;
     if (ret) return ret;
   }
@@ -180,8 +182,21 @@ export function* userLoad(_m: Machine, _p: Process, addr: number, len: number): 
   return yield* load(addr, len);
 }
 
-/** A user store of `bytes` at `addr`. */
-export function* userStore(_m: Machine, _p: Process, addr: number, bytes: Uint8Array): Sleepable<AccessOutcome> {
+/** A user store of `bytes` at `addr`; what reached a shared file mapping goes to the shadow. */
+export function* userStore(m: Machine, p: Process, addr: number, bytes: Uint8Array): Sleepable<AccessOutcome> {
   const r = yield* store(addr, bytes);
-  return r.ok ? { ok: true, data: bytes } : { ok: false, signal: r.signal, data: bytes.subarray(0, r.done) };
+  const out: AccessOutcome = r.ok ? { ok: true, data: bytes } : { ok: false, signal: r.signal, data: bytes.subarray(0, r.done) };
+  shadowStore(m, p, addr, out.data);
+  return out;
+}
+
+function shadowStore(m: Machine, p: Process, addr: number, data: Uint8Array): void {
+  if (data.length === 0 || !p.alive) return;
+  for (const vma of taskMm(p.task).vmas.intersecting(addr, addr + data.length)) {
+    const host = vma.mapping?.host;
+    if (!(vma.vmFlags & VM_SHARED) || !(host instanceof XfsInode)) continue;
+    const s = Math.max(addr, vma.vmStart);
+    const e = Math.min(addr + data.length, vma.vmEnd);
+    m.monitors.shadow.write(host, vma.vmPgoff * PAGE_SIZE + (s - vma.vmStart), data.subarray(s - addr, e - addr));
+  }
 }

@@ -50,9 +50,11 @@ export class Syscalls {
   constructor(readonly m: Machine) {}
 
   private *call<T>(p: Process, body: () => Sleepable<T>): Sleepable<T | number> {
+    this.m.monitors.samplePins();
     const r = yield* syscallReturn(body);
     if (this.m.mounted) yield* this.m.kfs.runTaskWork();
     p.task.deliverPending();
+    this.m.monitors.samplePins();
     return r;
   }
 
@@ -166,12 +168,14 @@ export class Syscalls {
   *load(p: Process, addr: number, len: number): Sleepable<AccessOutcome> {
     const r = yield* userLoad(this.m, p, addr, len);
     yield* this.m.reap(p);
+    this.m.monitors.samplePins();
     return r;
   }
   /** A user store through the process's mappings. */
   *store(p: Process, addr: number, bytes: Uint8Array): Sleepable<AccessOutcome> {
     const r = yield* userStore(this.m, p, addr, bytes);
     yield* this.m.reap(p);
+    this.m.monitors.samplePins();
     return r;
   }
 }
