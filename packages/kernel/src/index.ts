@@ -6,6 +6,10 @@ export { DEFAULT_MACHINE_CONFIG, resolveMachineConfig } from "./config.js";
 export type { MachineConfig, MachineConfigInput, MkfsConfig, HistoricBugs } from "./config.js";
 export { Machine, bootMachine, FS_UUID } from "./machine.js";
 export { KernelFs } from "./fs/kernelFs.js";
+export { Monitors } from "./invariants/monitors.js";
+export type { InvariantResult } from "./invariants/monitors.js";
+export { ShadowFiles } from "./invariants/shadow.js";
+export type { ShadowMismatch } from "./invariants/shadow.js";
 export type { FailureReport, FailureOwnerReport, KernelFsInit } from "./fs/kernelFs.js";
 export { xfsDaxIomapOps } from "./fs/iomapOps.js";
 export {
