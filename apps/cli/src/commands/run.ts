@@ -22,6 +22,7 @@ export function runCommand(file: string, o: { mechanism: string; seed: string; n
   for (const e of r.errors) io.err(`${e}\n`);
   // findings about the mechanism, not failures of the run: the exit status stays 0
   for (const v of r.violations) io.err(`${file}:${v.scriptLine}: invariant violated: ${v.text}\n`);
+  for (const v of r.invariants) if (!v.ok) io.err(`${file}: invariant ${v.name} violated: ${v.detail}\n`);
   if (r.panic) {
     io.err(`${r.panic.at}\n--- last kernel console lines ---\n`);
     for (const l of r.panic.console) io.err(`${l}\n`);

@@ -8,7 +8,9 @@
  *   report a mechanism's policy rather than data: kernel log lines (`[kmsg]`, `[trace]`)
  *   and pagelab-poison's per-child summaries (`child N …`: which process the kernel chose
  *   to signal). Those are judged by invariants instead: no kernel WARNING/BUG/Oops that
- *   real Linux did not print, and memory-failure reach (pagelab-poison's check).
+ *   real Linux did not print, memory-failure reach (pagelab-poison's check), and the
+ *   kernel's monitors (`machine.invariants()`: poison owners reached, no page freed while
+ *   pinned, stores reach only their file, xfs checker clean).
  * - Where real Linux panicked (oops=panic), only the transcript up to that line counts.
  * The first reason reported is, in this order: a transcript difference, an invariant
  * violation, a kernel WARNING.
@@ -54,6 +56,8 @@ export function judge(mechanism: string, expected: readonly string[], got: RunRe
   if (got.panic && !opts.panicked) reasons.push(got.panic.at.replace(/^[^:]*:\d+: /, ""));
   const limit = opts.panicked ? exp.length : Number.POSITIVE_INFINITY;
   for (const v of got.violations) if (v.line < limit) reasons.push(`invariant violated at line ${v.line + 1}: ${v.text}`);
+  // the kernel's monitors; WARNs are judged below against what real Linux printed
+  for (const inv of got.invariants) if (!inv.ok && inv.name !== "no-warn") reasons.push(`invariant ${inv.name} violated: ${inv.detail}`);
   const expWarns = exp.filter((l) => WARN.test(l)).length;
   const warns = run.map((text, i) => ({ text, n: i + 1 })).filter((l) => WARN.test(l.text));
   if (warns.length > expWarns) {

@@ -7,6 +7,7 @@ import { pagelabDio } from "../helpers/dio.js";
 import { pagelabMapall } from "../helpers/mapall.js";
 import { pagelabPinlong } from "../helpers/pinlong.js";
 import { pagelabPoison } from "../helpers/poison.js";
+import type { InvariantResult } from "@pagelab/kernel";
 import { TraceBuffer } from "@pagelab/mm-core";
 import { INSPECT_USAGE, inspect } from "../inspect/inspect.js";
 import { KernelPinningProc } from "../machine/helperProc.js";
@@ -40,6 +41,8 @@ export interface RunResult {
   readonly violations: { readonly line: number; readonly scriptLine: number; readonly text: string }[];
   /** The DAX cost counters at the end of the run; gauges (bytes, structures, pages alive) at their peak. */
   readonly costs: Record<string, number>;
+  /** The kernel's invariant monitors at the end of the run (`machine.invariants()`; none after a panic). */
+  readonly invariants: readonly InvariantResult[];
   /** The answers to `inspect` queries, at the end of the run. */
   readonly inspected: { readonly query: string; readonly lines: string[] }[];
 }
@@ -132,6 +135,7 @@ export function runScript(text: string, opts: RunOptions): RunResult {
     for (const g of GAUGES) peak[g] = Math.max(peak[g], session.machine.dax.costs[g]);
   }
   const costs: Record<string, number> = { ...session.machine.dax.costs, ...peak };
+  const invariants = panic ? [] : session.machine.invariants();
   const inspected = (opts.inspect ?? []).map((query) => ({ query, lines: inspect(session.machine, query) ?? [INSPECT_USAGE] }));
-  return { lines: opts.normalize ? normalizeTranscript(lines) : lines, errors, violations, costs, inspected, ...(panic ? { panic } : {}) };
+  return { lines: opts.normalize ? normalizeTranscript(lines) : lines, errors, violations, costs, invariants, inspected, ...(panic ? { panic } : {}) };
 }
