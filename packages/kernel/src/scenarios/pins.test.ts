@@ -109,6 +109,7 @@ describe("pinned DAX pages (issue 6: F3, F4, F5, F9)", () => {
     });
     sched.run();
     expect(events).toEqual(["blocks freed while pinned: false", "unpinned", "unlink 0"]);
+    expect(m.invariants().filter((r) => !r.ok)).toEqual([]);
     expect(m.kfs.fs.freeBlocks()).toBeGreaterThan(freeBefore);
   });
 
@@ -171,6 +172,7 @@ describe("pinned DAX pages (issue 6: F3, F4, F5, F9)", () => {
     sched.run();
     expect(events.indexOf("dma done")).toBeLessThan(events.indexOf("unlink b 0"));
     expect(dma.report).toEqual([]);
+    expect(m.invariants().filter((r) => !r.ok)).toEqual([]);
     expect(String.fromCharCode(...req.result!)).toBe("XXXX"); // the device read X's old data
     const buf = new Uint8Array(K);
     expect(c.pread(c.open("/mnt/c", O_RDWR), buf, 0)).toBe(K);

@@ -60,6 +60,8 @@ describe("the W/X/Y/Z rotation mapped by four processes", () => {
       expect(xfsCheckFs(m.kfs.fs)).toEqual([]);
       if (mechanism === "one-to-one") expect(m.dmesg.warnCount).toBeGreaterThan(0);
       else expect(m.dmesg.warnCount).toBe(0);
+      const failed = m.invariants().filter((r) => !r.ok).map((r) => r.name);
+      expect(failed).toEqual(mechanism === "one-to-one" ? ["no-warn"] : []);
     });
   }
 
@@ -83,6 +85,7 @@ describe("the W/X/Y/Z rotation mapped by four processes", () => {
       expect(buf.findIndex((x, i) => x !== want[i])).toBe(-1);
     });
     expect(xfsCheckFs(m.kfs.fs)).toEqual([]);
+    expect(m.invariants().filter((r) => !r.ok)).toEqual([]);
   });
 });
 
@@ -116,6 +119,7 @@ describe("memory failure on a block shared by four files mapped by four processe
       expect(m.dmesg.format()).toMatch(/Injecting memory failure for pfn 0x[0-9a-f]+ at process virtual address 0x/);
       // the filesystem learned every owner of the block from its rmap
       expect(m.kfs.failureReports.at(-1)!.owners.map((o) => o.pgoff)).toEqual([0, 1, 2, 3]);
+      expect(m.invariants().filter((r) => !r.ok)).toEqual([]);
     });
   }
 
