@@ -66,6 +66,9 @@ export function compareScenarios(dir: string, mechanisms: readonly string[]): Co
   return { mechanisms: [...mechanisms], scenarios, costs };
 }
 
+/** A reason cut for a table cell (`--json` has it whole). */
+const clip = (r: string): string => (r.length > 150 ? `${r.slice(0, 149)}…` : r);
+
 /** The table: pass/fail cells with the first reason, then the cost rows. No colours. */
 export function renderCompareTable(report: CompareReport): string {
   const table = new Table({
@@ -75,7 +78,7 @@ export function renderCompareTable(report: CompareReport): string {
     colWidths: [30, ...report.mechanisms.map(() => 36)],
   });
   for (const s of report.scenarios) {
-    table.push([s.name, ...report.mechanisms.map((m) => (s.results[m]!.pass ? "pass" : `FAIL: ${s.results[m]!.reasons[0]}`))]);
+    table.push([s.name, ...report.mechanisms.map((m) => (s.results[m]!.pass ? "pass" : `FAIL: ${clip(s.results[m]!.reasons[0] ?? "")}`))]);
   }
   for (const [label, k] of COSTS) table.push([label, ...report.mechanisms.map((m) => String(report.costs[m]![k]))]);
   return table.toString();
