@@ -56,15 +56,16 @@ const pfns = (c: Child): number[] => {
 };
 const present = (c: Child): boolean[] => pfns(c).map((p) => p >= 0);
 
-/**
- * The memory-failure reach invariant, checked by the helper from ground truth (the page
- * tables) whatever the mechanism: a process that mapped the failed physical page when it
- * was poisoned and either consumed the error (the poisoner) or asked for early kill must
- * afterwards be signalled or no longer map that page. (Late-kill bystanders are left
- * mapped by design, as Linux 6.12 does.)
- */
+/** Where the helper reports an invariant it found violated. */
 export type ViolationSink = (text: string) => void;
 
+/**
+ * Runs the helper. Besides its output it checks memory-failure reach from ground truth
+ * (the page tables), whatever the mechanism: a child that mapped the failed physical page
+ * when it was poisoned and either consumed the error (the poisoner) or asked for early
+ * kill must afterwards be signalled or no longer map that page. Late-kill bystanders may
+ * keep their PTEs, as they do in Linux 6.12.
+ */
 export function pagelabPoison(ctx: CommandContext, spawn: SpawnHelper, violation: ViolationSink = () => {}): number {
   const argv = ctx.argv;
   let ro = false;
