@@ -162,3 +162,19 @@ describe("invariant monitors", () => {
     expect(v["no-warn"]).toBe(false);
   });
 });
+
+describe("poison-owners-reached: what the filesystem learned", () => {
+  it("fails when notify_failure succeeds but misses an owner the extent maps name", () => {
+    const m = bootMachine();
+    machines.set("shared-count", m);
+    const maps = rotationMapped("shared-count", false);
+    // a filesystem whose rmap walk forgets every owner but the first
+    const fs = m.kfs.fs;
+    const query = fs.rmapQueryOwners.bind(fs);
+    fs.rmapQueryOwners = (fsb, len) => query(fsb, len).slice(0, 1);
+    expect(m.calls(maps[0]!.p).madvise(maps[0]!.addr, K, MADV_HWPOISON)).toBe(0);
+    const d = detail(m, "poison-owners-reached");
+    expect(verdict(m)["poison-owners-reached"]).toBe(false);
+    expect(d.match(/the filesystem did not learn owner ino \d+ pgoff \d/g)).toHaveLength(3);
+  });
+});

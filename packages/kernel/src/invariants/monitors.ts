@@ -8,7 +8,7 @@
  *   (6.12: the poisoner gets BUS_MCEERR_AR, early-kill tasks BUS_MCEERR_AO; a late-kill
  *   task must at least be unmapped or map a page marked PG_hwpoison, so that its next
  *   access gets SIGBUS); and when the filesystem was told
- *   (notify_failure), it learned every file owner of the block its block maps name.
+ *   (notify_failure succeeded), it learned every in-core file owner the block maps name.
  * - `no-page-freed-while-pinned`: a pmem page with references beyond its idle one
  *   (pins, FOLL_GET) never has its block freed or handed to other (file, offset) owners.
  * - `stores-reach-only-their-file`: every file reads back (read(2)) what the shadow of
@@ -178,7 +178,9 @@ export class Monitors {
     }
     if (!this.m.mounted) return;
     const kfs = this.m.kfs;
-    const reports = kfs.failureReports.slice(s.reportsBefore);
+    // a filesystem that refused (no rmapbt: -EOPNOTSUPP, shut down: -EIO) learned nothing by
+    // design; memory_failure() then fell back to the page's own mapping
+    const reports = kfs.failureReports.slice(s.reportsBefore).filter((r) => r.ret === 0);
     if (reports.length === 0) return;
     const learned = new Set(reports.flatMap((r) => r.owners.filter((o) => !o.metadata).flatMap((o) => Array.from({ length: Math.max(1, o.count) }, (_, i) => `${o.ino}@${o.pgoff + i}`))));
     for (const o of s.owners) {
