@@ -435,5 +435,6 @@ export class KernelFs {
   unmountPrepare(): void {
     fsPutDax(this.dax.dev, this);
     this.fs.layoutBreak = undefined;
+    this.fs.daxOps = undefined;
   }
 }
