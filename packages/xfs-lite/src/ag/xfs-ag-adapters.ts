@@ -13,7 +13,7 @@
  */
 import { xfsFsbToAgbno, xfsFsbToAgno } from "../mount/xfs-mount.js";
 import type { XfsFsblock } from "../iext/types.js";
-import type { XfsSpace } from "../bmap/space.js";
+import type { XfsAllocAttempt, XfsSpace } from "../bmap/space.js";
 import type { XfsRefcountBtree } from "../refcount/refcount-btree.js";
 import type { XfsAgblock, XfsAgnumber, XfsRefcDomain, XfsRefcountIrec } from "../refcount/types.js";
 import { refcountDiskStartblock } from "../refcount/types.js";
@@ -133,6 +133,27 @@ export function xfsTransSpace(tp: XfsTrans): XfsSpace {
       // xfs_bmap_btalloc_low_space(): settle for the caller's minimum, from the first AG
       const r = xfsAllocVextent(tp, { type: "firstAg", agno: 0, minlen, maxlen, oinfo: null });
       return { fsb: r.fsbno, len: r.len };
+    },
+    tryAllocExtent(hint: XfsFsblock, minlen: number, maxlen: number, opts: XfsAllocAttempt) {
+      const agno = Math.min(xfsFsbToAgno(mp, hint), mp.agcount - 1);
+      const agbno = Math.min(xfsFsbToAgbno(mp, hint), mp.agSize(agno) - 1);
+      try {
+        const r = opts.exact === true
+          ? xfsAllocVextent(tp, { type: "exact", agno, agbno, minlen, maxlen, oinfo: null })
+          : xfsAllocVextent(tp, {
+              type: "startBno",
+              agno,
+              agbno,
+              minlen: xfsBmapSelectMinlen(tp, agno, minlen, maxlen),
+              maxlen,
+              alignment: opts.alignment ?? 1,
+              oinfo: null,
+            });
+        return { fsb: r.fsbno, len: r.len };
+      } catch (e) {
+        if (isKernelError(e, "ENOSPC")) return undefined;
+        throw e;
+      }
     },
     freeExtent(fsb: XfsFsblock, len: number) {
       xfsFreeExtent(tp, fsb, len, null);

@@ -31,6 +31,7 @@ export const XFS_AGI_VERSION = 1;
 export const XFS_SB_VERSION_5 = 5;
 export const XFS_SB_VERSION_NLINKBIT = 0x0020;
 export const XFS_SB_VERSION_ALIGNBIT = 0x0080;
+export const XFS_SB_VERSION_DALIGNBIT = 0x0100;
 export const XFS_SB_VERSION_DIRV2BIT = 0x2000;
 export const XFS_SB_VERSION_MOREBITSBIT = 0x8000;
 export const XFS_SB_VERSION2_LAZYSBCOUNTBIT = 0x2;
@@ -89,6 +90,9 @@ export const SB = {
   icount: 128,
   ifree: 136,
   fdblocks: 144,
+  inoalignmt: 180,
+  unit: 184,
+  width: 188,
   features2: 200,
   badFeatures2: 204,
   featuresCompat: 208,
@@ -179,6 +183,11 @@ export interface XfsSb {
   sbIcount: number;
   sbIfree: number;
   sbFdblocks: number;
+  /** `sb_inoalignmt`: inode chunk alignment in blocks. */
+  sbInoalignmt: number;
+  /** `sb_unit` / `sb_width`: data stripe unit and width in blocks (0: none). */
+  sbUnit: number;
+  sbWidth: number;
   sbFeatures2: number;
   sbFeaturesCompat: number;
   sbFeaturesRoCompat: number;
@@ -220,6 +229,9 @@ export function xfsSbToDisk(data: Uint8Array, sb: XfsSb): void {
   writeU64(dv, SB.icount, sb.sbIcount);
   writeU64(dv, SB.ifree, sb.sbIfree);
   writeU64(dv, SB.fdblocks, sb.sbFdblocks);
+  dv.setUint32(SB.inoalignmt, sb.sbInoalignmt);
+  dv.setUint32(SB.unit, sb.sbUnit);
+  dv.setUint32(SB.width, sb.sbWidth);
   dv.setUint32(SB.features2, sb.sbFeatures2);
   dv.setUint32(SB.badFeatures2, sb.sbFeatures2);
   dv.setUint32(SB.featuresCompat, sb.sbFeaturesCompat);
@@ -258,6 +270,9 @@ export function xfsSbFromDisk(data: Uint8Array): XfsSb {
     sbIcount: readU64(dv, SB.icount),
     sbIfree: readU64(dv, SB.ifree),
     sbFdblocks: readU64(dv, SB.fdblocks),
+    sbInoalignmt: dv.getUint32(SB.inoalignmt),
+    sbUnit: dv.getUint32(SB.unit),
+    sbWidth: dv.getUint32(SB.width),
     sbFeatures2: dv.getUint32(SB.features2),
     sbFeaturesCompat: dv.getUint32(SB.featuresCompat),
     sbFeaturesRoCompat: dv.getUint32(SB.featuresRoCompat),

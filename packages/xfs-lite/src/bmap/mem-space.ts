@@ -16,7 +16,7 @@ import { XfsRefcountMemBtree } from "../refcount/refcount-btree.js";
 import type { XfsAgnumber } from "../refcount/types.js";
 import { XfsRmapMemBtree } from "../rmap/rmap-btree.js";
 import { XFS_RMAP_OWN_FS } from "../rmap/types.js";
-import { forEachAgPiece, xfsAgbToFsb, xfsFsbToAgbno, xfsFsbToAgno, type XfsGeometry, type XfsSpace } from "./space.js";
+import { forEachAgPiece, xfsAgbToFsb, xfsFsbToAgbno, xfsFsbToAgno, type XfsAllocAttempt, type XfsGeometry, type XfsSpace } from "./space.js";
 
 export const XFS_AGFL_HDR_BLOCKS = 4;
 
@@ -105,7 +105,39 @@ export class XfsMemSpace implements XfsSpace {
       }
     }
     if (pick === undefined) return undefined;
-    const len = Math.min(maxlen, pick.bno + pick.len - start);
+    return this.carve(agno, pick, start, Math.min(maxlen, pick.bno + pick.len - start));
+  }
+
+  /** Exact at `hint`, or first fit from it on `alignment`-block boundaries; undefined when nothing fits. */
+  tryAllocExtent(hint: XfsFsblock, minlen: number, maxlen: number, opts: XfsAllocAttempt): { fsb: XfsFsblock; len: number } | undefined {
+    const hintAg = Math.min(xfsFsbToAgno(this.geo, hint), this.geo.agcount - 1);
+    const hintBno = xfsFsbToAgno(this.geo, hint) === hintAg ? xfsFsbToAgbno(this.geo, hint) : 0;
+    if (opts.exact === true) {
+      const e = this.free[hintAg]!.lookupLe({ bno: hintBno, len: 0 });
+      if (e === undefined || e.bno + e.len - hintBno < minlen) return undefined;
+      const got = this.carve(hintAg, e, hintBno, Math.min(maxlen, e.bno + e.len - hintBno));
+      return { fsb: xfsAgbToFsb(this.geo, hintAg, got.bno), len: got.len };
+    }
+    const align = opts.alignment ?? 1;
+    const up = (b: number) => Math.ceil(b / align) * align;
+    for (let i = 0; i < this.geo.agcount; i++) {
+      const agno = (hintAg + i) % this.geo.agcount;
+      const near = i === 0 ? hintBno : 0;
+      const exts = [...this.free[agno]!.all()];
+      const order = [...exts.filter((e) => e.bno + e.len > near), ...exts.filter((e) => e.bno + e.len <= near)];
+      for (const e of order) {
+        const start = up(e.bno + e.len > near ? Math.max(e.bno, near) : e.bno);
+        if (e.bno + e.len - start < minlen) continue;
+        const got = this.carve(agno, e, start, Math.min(maxlen, e.bno + e.len - start));
+        return { fsb: xfsAgbToFsb(this.geo, agno, got.bno), len: got.len };
+      }
+    }
+    return undefined;
+  }
+
+  /** Take [start, start + len) out of free extent `pick` of AG `agno`. */
+  private carve(agno: XfsAgnumber, pick: FreeExt, start: number, len: number): FreeExt {
+    const set = this.free[agno]!;
     set.delete(pick);
     if (start > pick.bno) set.insert({ bno: pick.bno, len: start - pick.bno });
     if (start + len < pick.bno + pick.len) set.insert({ bno: start + len, len: pick.bno + pick.len - start - len });

@@ -36,6 +36,8 @@ export interface XfsGeometry {
   readonly agcount: number;
   /** `sb_agblocks`. */
   readonly agblocks: number;
+  /** `m_dalign`: stripe unit in blocks that large data allocations align to (0/absent: none). */
+  readonly dalign?: number;
 }
 
 export function xfsFsbToAgno(geo: XfsGeometry, fsb: XfsFsblock): XfsAgnumber {
@@ -48,6 +50,11 @@ export function xfsAgbToFsb(geo: XfsGeometry, agno: XfsAgnumber, agbno: XfsAgblo
   return agno * 2 ** geo.agblklog + agbno;
 }
 
+export interface XfsAllocAttempt {
+  exact?: boolean;
+  alignment?: number;
+}
+
 /** The space services of one transaction. */
 export interface XfsSpace {
   readonly geo: XfsGeometry;
@@ -58,6 +65,11 @@ export interface XfsSpace {
    * contiguous and inside one AG; throws ENOSPC. No rmap is added (the caller maps them).
    */
   allocExtent(hint: XfsFsblock, minlen: number, maxlen: number): { fsb: XfsFsblock; len: number };
+  /**
+   * One attempt of `xfs_bmap_btalloc_at_eof()`: `exact` at `hint` (`xfs_alloc_vextent_exact_bno()`),
+   * or near `hint` starting on a multiple of `alignment` AG blocks; undefined when nothing fits.
+   */
+  tryAllocExtent(hint: XfsFsblock, minlen: number, maxlen: number, opts: XfsAllocAttempt): { fsb: XfsFsblock; len: number } | undefined;
   /** `xfs_free_extent_later()` without an rmap update (the caller unmapped them). */
   freeExtent(fsb: XfsFsblock, len: number): void;
   /** Free blocks left (`sb_fdblocks`). */

@@ -39,6 +39,7 @@ export const DI = {
   nlink: 16,
   size: 56,
   nblocks: 64,
+  extsize: 72,
   nextents: 76,
   flags: 90,
   gen: 92,
@@ -61,6 +62,8 @@ export interface XfsDinodeCore {
   diflags: number;
   diflags2: number;
   cowextsize: number;
+  /** `di_extsize` (0 when the file system predates it, as an old dinode reads). */
+  extsize?: number;
   gen: number;
   ino: number;
 }
@@ -91,6 +94,7 @@ export function xfsDinodeReadCore(data: Uint8Array): XfsDinodeCore {
     diflags: dv.getUint16(DI.flags),
     diflags2: Number(dv.getBigUint64(DI.flags2)),
     cowextsize: dv.getUint32(DI.cowextsize),
+    extsize: dv.getUint32(DI.extsize),
     gen: dv.getUint32(DI.gen),
     ino: Number(dv.getBigUint64(DI.ino)),
   };
@@ -112,6 +116,7 @@ export function xfsDinodeWriteCore(data: Uint8Array, c: XfsDinodeCore): void {
   dv.setUint32(DI.nextUnlinked, 0xffffffff);
   dv.setBigUint64(DI.flags2, BigInt(c.diflags2));
   dv.setUint32(DI.cowextsize, c.cowextsize);
+  dv.setUint32(DI.extsize, c.extsize ?? 0);
   dv.setBigUint64(DI.ino, BigInt(c.ino));
 }
 

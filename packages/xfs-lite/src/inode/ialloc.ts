@@ -45,21 +45,26 @@ export function xfsImap(mp: XfsMount, ino: number): Daddr {
 /** `xfs_ialloc_ag_alloc()`: a new chunk of free inodes in `agno`, or false without space. */
 function xfsIallocAgAlloc(tp: XfsTrans, agno: number): boolean {
   const mp = tp.tMountp;
+  // a stripe-aligned chunk first (ialloc_align), then one merely chunk-aligned
+  const aligns = mp.iallocAlign > 0 ? [mp.iallocAlign, CHUNK_BLOCKS] : [CHUNK_BLOCKS];
   let got;
-  try {
-    got = xfsAllocVextent(tp, {
-      type: "near",
-      agno,
-      agbno: 0,
-      minlen: CHUNK_BLOCKS,
-      maxlen: CHUNK_BLOCKS,
-      alignment: CHUNK_BLOCKS,
-      oinfo: { oiOwner: XFS_RMAP_OWN_INODES, oiOffset: 0, oiFlags: 0 },
-    });
-  } catch (e) {
-    if (e instanceof KernelError && e.code === "ENOSPC") return false;
-    throw e;
+  for (const alignment of aligns) {
+    try {
+      got = xfsAllocVextent(tp, {
+        type: "near",
+        agno,
+        agbno: 0,
+        minlen: CHUNK_BLOCKS,
+        maxlen: CHUNK_BLOCKS,
+        alignment,
+        oinfo: { oiOwner: XFS_RMAP_OWN_INODES, oiOffset: 0, oiFlags: 0 },
+      });
+      break;
+    } catch (e) {
+      if (!(e instanceof KernelError && e.code === "ENOSPC")) throw e;
+    }
   }
+  if (got === undefined) return false;
   const startino = got.agbno << XFS_INOPBLOG;
   // xfs_ialloc_inode_init(): every inode of the chunk gets a valid, free core
   for (let i = 0; i < XFS_INODES_PER_CHUNK; i++) {

@@ -26,12 +26,16 @@ export const S_IFIFO = 0o010000;
 
 export const XFS_DIFLAG_IMMUTABLE = 1 << 3;
 export const XFS_DIFLAG_APPEND = 1 << 4;
+export const XFS_DIFLAG_EXTSIZE = 1 << 11;
+export const XFS_DIFLAG_EXTSZINHERIT = 1 << 12;
 export const XFS_DIFLAG2_DAX = 1 << 0;
 export const XFS_DIFLAG2_REFLINK = 1 << 1;
 export const XFS_DIFLAG2_COWEXTSIZE = 1 << 2;
 
 export const FS_XFLAG_IMMUTABLE = 0x00000008;
 export const FS_XFLAG_APPEND = 0x00000010;
+export const FS_XFLAG_EXTSIZE = 0x00000800;
+export const FS_XFLAG_EXTSZINHERIT = 0x00001000;
 export const FS_XFLAG_COWEXTSIZE = 0x00010000;
 export const FS_XFLAG_DAX = 0x00008000;
 export const FS_XFLAG_HASATTR = 0x80000000;
@@ -55,6 +59,8 @@ export class XfsInode {
   diflags2 = 0;
   /** `i_cowextsize` in blocks (0: the default hint). */
   cowextsize = 0;
+  /** `i_extsize` in blocks: the extent size hint (XFS_DIFLAG_EXTSIZE / EXTSZINHERIT). */
+  extsize = 0;
   generation = 0;
   readonly dataFork = new XfsIfork();
   /** `i_cowfp`: created on first CoW, in-core only as in XFS. */
@@ -156,9 +162,16 @@ export class XfsInode {
     return (this.diflags & XFS_DIFLAG_APPEND) !== 0;
   }
 
-  /** `xfs_get_cowextsz_hint()` in blocks. */
+  /** `xfs_get_extsz_hint()` in blocks (0: none). */
+  extszHint(): number {
+    return this.diflags & XFS_DIFLAG_EXTSIZE && this.extsize > 0 ? this.extsize : 0;
+  }
+
+  /** `xfs_get_cowextsz_hint()` in blocks: the larger of the two hints, else the default. */
   cowextszHint(): number {
-    return this.diflags2 & XFS_DIFLAG2_COWEXTSIZE && this.cowextsize > 0 ? this.cowextsize : XFS_DEFAULT_COWEXTSZ_HINT;
+    const a = this.diflags2 & XFS_DIFLAG2_COWEXTSIZE && this.cowextsize > 0 ? this.cowextsize : 0;
+    const b = Math.max(a, this.extszHint());
+    return b > 0 ? b : XFS_DEFAULT_COWEXTSZ_HINT;
   }
 
   /** `xfs_ip2xflags()`: FS_XFLAG_* as FS_IOC_FSGETXATTR reports them. */
@@ -166,6 +179,8 @@ export class XfsInode {
     let f = 0;
     if (this.diflags & XFS_DIFLAG_IMMUTABLE) f |= FS_XFLAG_IMMUTABLE;
     if (this.diflags & XFS_DIFLAG_APPEND) f |= FS_XFLAG_APPEND;
+    if (this.diflags & XFS_DIFLAG_EXTSIZE) f |= FS_XFLAG_EXTSIZE;
+    if (this.diflags & XFS_DIFLAG_EXTSZINHERIT) f |= FS_XFLAG_EXTSZINHERIT;
     if (this.diflags2 & XFS_DIFLAG2_DAX) f |= FS_XFLAG_DAX;
     if (this.diflags2 & XFS_DIFLAG2_COWEXTSIZE) f |= FS_XFLAG_COWEXTSIZE;
     return f;

@@ -57,6 +57,7 @@ import {
   XFS_SB_VERSION2_PROJID32BIT,
   XFS_SB_VERSION_5,
   XFS_SB_VERSION_ALIGNBIT,
+  XFS_SB_VERSION_DALIGNBIT,
   XFS_SB_VERSION_DIRV2BIT,
   XFS_SB_VERSION_MOREBITSBIT,
   XFS_SB_VERSION_NLINKBIT,
@@ -78,8 +79,12 @@ export interface XfsMkfsOptions {
   reflink?: boolean;
   rmapbt?: boolean;
   agcount?: number;
-  /** Log size in file-system blocks. */
+  /** Log size in file-system blocks (`-l size=`). */
   logBlocks?: number;
+  /** Data stripe unit in blocks (`-d sunit=` in blocks, or `su=` bytes / 4096): `sb_unit`. */
+  sunit?: number;
+  /** Data stripe width in blocks (`-d swidth=`, or `sw=` × the stripe unit): `sb_width`. */
+  swidth?: number;
   label?: string;
   uuid?: Uint8Array;
   /** Tests: small btree blocks (mount with the same value). */
@@ -91,6 +96,9 @@ export interface XfsMkfsResult {
   dblocks: number;
   agcount: number;
   agblocks: number;
+  /** `sb_unit` / `sb_width` in blocks. */
+  sunit: number;
+  swidth: number;
   logstart: number;
   logblocks: number;
   /** Free blocks after mkfs (`sb_fdblocks`). */
@@ -131,7 +139,15 @@ export function xfsMkfs(dev: BlockDevice, opts: XfsMkfsOptions = {}): XfsMkfsRes
   const small = opts.btreeSmall;
   const total = Math.floor(dev.nrSectors / XFS_BB_PER_FSB);
   const agcount = opts.agcount ?? (total >= 4 * AG_DEFAULT_MIN_BLOCKS ? 4 : Math.max(1, Math.floor(total / AG_DEFAULT_MIN_BLOCKS)));
-  const agblocks = Math.floor(total / agcount);
+  const sunit = opts.sunit ?? 0;
+  const swidth = opts.swidth ?? sunit;
+  // validate_dsunit_dswidth(): both or neither, the width a multiple of the unit
+  if (sunit < 0 || swidth < 0 || (sunit === 0) !== (swidth === 0) || (sunit > 0 && swidth % sunit !== 0)) {
+    throw new KernelError("EINVAL", `mkfs: stripe unit ${sunit} and width ${swidth} blocks`);
+  }
+  let agblocks = Math.floor(total / agcount);
+  // align_ag_geometry(): AGs start on stripe-unit boundaries
+  if (sunit > 0 && agblocks > sunit) agblocks -= agblocks % sunit;
   if (agcount < 1 || agblocks < AG_MIN_BLOCKS) throw new KernelError("EINVAL", `mkfs: ${total} blocks cannot hold ${agcount} AGs`);
   const dblocks = agblocks * agcount;
   const agblklog = Math.ceil(Math.log2(agblocks));
@@ -237,7 +253,8 @@ export function xfsMkfs(dev: BlockDevice, opts: XfsMkfsOptions = {}): XfsMkfsRes
     sbAgcount: agcount,
     sbLogblocks: logBlocks,
     sbVersionnum:
-      XFS_SB_VERSION_5 | XFS_SB_VERSION_NLINKBIT | XFS_SB_VERSION_ALIGNBIT | XFS_SB_VERSION_DIRV2BIT | XFS_SB_VERSION_MOREBITSBIT,
+      XFS_SB_VERSION_5 | XFS_SB_VERSION_NLINKBIT | XFS_SB_VERSION_ALIGNBIT | XFS_SB_VERSION_DIRV2BIT | XFS_SB_VERSION_MOREBITSBIT |
+      (sunit > 0 ? XFS_SB_VERSION_DALIGNBIT : 0),
     sbSectsize: XFS_SECTSIZE,
     sbInodesize: 512,
     sbInopblock: XFS_BLOCKSIZE / 512,
@@ -250,6 +267,10 @@ export function xfsMkfs(dev: BlockDevice, opts: XfsMkfsOptions = {}): XfsMkfsRes
     sbIcount: 0,
     sbIfree: 0,
     sbFdblocks: fdblocks,
+    // sparse-inode mkfs: whole 64-inode chunks are the inode alignment
+    sbInoalignmt: 8,
+    sbUnit: sunit,
+    sbWidth: swidth,
     sbFeatures2:
       XFS_SB_VERSION2_LAZYSBCOUNTBIT | XFS_SB_VERSION2_ATTR2BIT | XFS_SB_VERSION2_PROJID32BIT | XFS_SB_VERSION2_CRCBIT | XFS_SB_VERSION2_FTYPE,
     sbFeaturesCompat: 0,
@@ -289,5 +310,5 @@ export function xfsMkfs(dev: BlockDevice, opts: XfsMkfsOptions = {}): XfsMkfsRes
     tp.commit();
     xfsUnmount(mp);
   }
-  return { dblocks, agcount, agblocks, logstart, logblocks: logBlocks, fdblocks };
+  return { dblocks, agcount, agblocks, sunit, swidth, logstart, logblocks: logBlocks, fdblocks };
 }

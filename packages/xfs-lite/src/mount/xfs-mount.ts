@@ -84,8 +84,20 @@ export class XfsMount {
     return (this.mSb.sbFeaturesRoCompat & 2) !== 0;
   }
   /** The geometry the file layers use (`XfsGeometry`). */
-  get geo(): { blockSize: number; agblklog: number; agcount: number; agblocks: number } {
+  get geo(): { blockSize: number; agblklog: number; agcount: number; agblocks: number; dalign: number } {
     return this;
+  }
+  /** `m_dalign`: the stripe unit file data is aligned to, in blocks (0: none). */
+  get dalign(): number {
+    return this.mSb.sbUnit;
+  }
+  /**
+   * `igeo->ialloc_align` (`xfs_ialloc_setup_geometry()`): inode chunks go on stripe-unit
+   * boundaries when the stripe unit is a multiple of the inode alignment.
+   */
+  get iallocAlign(): number {
+    const inoalign = this.mSb.sbInoalignmt;
+    return this.mSb.sbUnit > 0 && inoalign > 0 && this.mSb.sbUnit % inoalign === 0 ? this.mSb.sbUnit : 0;
   }
   /** Blocks in AG `agno` (the last AG may be shorter). */
   agSize(agno: XfsAgnumber): number {

@@ -316,6 +316,7 @@ export class XfsMountedBackend implements XfsFsBackend {
       diflags: ip.diflags,
       diflags2: ip.diflags2,
       cowextsize: ip.cowextsize,
+      extsize: ip.extsize,
       gen: ip.generation,
       ino: ip.ino,
     });
@@ -336,6 +337,7 @@ export class XfsMountedBackend implements XfsFsBackend {
     ip.diflags = c.diflags;
     ip.diflags2 = c.diflags2;
     ip.cowextsize = c.cowextsize;
+    ip.extsize = c.extsize ?? 0;
     ip.generation = c.gen;
     const d = this.diskState(ip);
     let recs: XfsBmbtIrec[] = [];

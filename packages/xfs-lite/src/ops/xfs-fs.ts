@@ -39,17 +39,21 @@ import { xfsBmapHoleBlocks, xfsBmapiWrite, xfsBmapMapExtent, xfsBmapUnmapExtent,
 import { forEachAgPiece, xfsAgbToFsb, type XfsSpace } from "../bmap/space.js";
 import { XFS_RMAP_BMBT_BLOCK, XFS_RMAP_UNWRITTEN, xfsRmapNonInodeOwner } from "../rmap/types.js";
 import type { XfsFsBackend } from "./backend.js";
-import { XFS_DATA_FORK, XFS_EXT_UNWRITTEN } from "../iext/types.js";
+import { XFS_DATA_FORK, XFS_EXT_UNWRITTEN, XFS_MAX_BMBT_EXTLEN } from "../iext/types.js";
 import {
   FS_XFLAG_APPEND,
   FS_XFLAG_COWEXTSIZE,
   FS_XFLAG_DAX,
+  FS_XFLAG_EXTSIZE,
+  FS_XFLAG_EXTSZINHERIT,
   FS_XFLAG_IMMUTABLE,
   S_IFDIR,
   S_IFREG,
   XFS_DIFLAG2_COWEXTSIZE,
   XFS_DIFLAG2_DAX,
   XFS_DIFLAG_APPEND,
+  XFS_DIFLAG_EXTSIZE,
+  XFS_DIFLAG_EXTSZINHERIT,
   XFS_DIFLAG_IMMUTABLE,
   XfsInode,
   xfsIlock2IoMmap,
@@ -289,6 +293,11 @@ export class XfsFileSystem implements XfsFileIoEnv {
         // new files inherit the DAX flag and the CoW extent size hint from the directory
         ip.diflags2 |= dir.diflags2 & (XFS_DIFLAG2_DAX | XFS_DIFLAG2_COWEXTSIZE);
         ip.cowextsize = dir.cowextsize;
+        // xfs_inode_inherit_flags(): EXTSZINHERIT gives files a hint, directories the flag
+        if (dir.diflags & XFS_DIFLAG_EXTSZINHERIT && dir.extsize > 0) {
+          ip.diflags |= ip.isDir() ? XFS_DIFLAG_EXTSZINHERIT : XFS_DIFLAG_EXTSIZE;
+          ip.extsize = dir.extsize;
+        }
         this.setupInode(ip);
         this.backend.writeDir(dir, d);
         return ip;
@@ -973,31 +982,47 @@ export class XfsFileSystem implements XfsFileIoEnv {
     };
   }
 
-  /** FS_IOC_FSGETXATTR. */
+  /** FS_IOC_FSGETXATTR: hints in bytes. */
   getXattr(ip: XfsInode): XfsFsxattr {
-    return { xflags: ip.xflags(), extsize: 0, cowextsize: ip.cowextsize * this.blockSize, nextents: ip.dataFork.nextents };
+    return {
+      xflags: ip.xflags(),
+      extsize: ip.extsize * this.blockSize,
+      cowextsize: ip.cowextsize * this.blockSize,
+      nextents: ip.dataFork.nextents,
+    };
   }
 
-  /** FS_IOC_FSSETXATTR (`xfs_fileattr_set()`): DAX, immutable, append, cowextsize (bytes). */
-  *setXattr(ip: XfsInode, fa: { xflags: number; cowextsize?: number }): Sleepable {
-    const supported = FS_XFLAG_DAX | FS_XFLAG_IMMUTABLE | FS_XFLAG_APPEND | FS_XFLAG_COWEXTSIZE;
+  /**
+   * FS_IOC_FSSETXATTR (`fileattr_set_prepare()` + `xfs_fileattr_set()`): DAX, immutable,
+   * append, the extent size hint and the CoW extent size hint (both in bytes; left out,
+   * they keep their value).
+   */
+  *setXattr(ip: XfsInode, fa: { xflags: number; extsize?: number; cowextsize?: number }): Sleepable {
+    const supported = FS_XFLAG_DAX | FS_XFLAG_IMMUTABLE | FS_XFLAG_APPEND | FS_XFLAG_COWEXTSIZE | FS_XFLAG_EXTSIZE | FS_XFLAG_EXTSZINHERIT;
     if (fa.xflags & ~supported) throw new KernelError("EOPNOTSUPP");
+    let xflags = fa.xflags;
+    const extBytes = fa.extsize ?? ip.extsize * this.blockSize;
+    // fileattr_set_prepare(): the flags' file types; a zero hint clears its flags
+    if (xflags & FS_XFLAG_EXTSIZE && !ip.isReg()) throw new KernelError("EINVAL");
+    if (xflags & FS_XFLAG_EXTSZINHERIT && !ip.isDir()) throw new KernelError("EINVAL");
+    if (extBytes === 0) xflags &= ~(FS_XFLAG_EXTSIZE | FS_XFLAG_EXTSZINHERIT);
+    this.checkExtsize(ip, xflags, extBytes);
     const cowBytes = fa.cowextsize ?? ip.cowextsize * this.blockSize;
     // xfs_ioctl_setattr_check_cowextsize()
     if (cowBytes !== 0) {
-      if (!(fa.xflags & FS_XFLAG_COWEXTSIZE) && !ip.isDir()) throw new KernelError("EINVAL");
+      if (!(xflags & FS_XFLAG_COWEXTSIZE) && !ip.isDir()) throw new KernelError("EINVAL");
       if (cowBytes % this.blockSize !== 0) throw new KernelError("EINVAL");
       const blocks = cowBytes / this.blockSize;
-      if (blocks > 2 ** 21 - 1 || blocks > this.backend.geo.agblocks / 2) throw new KernelError("EINVAL");
-    } else if (fa.xflags & FS_XFLAG_COWEXTSIZE && !ip.isDir() && fa.cowextsize !== undefined) {
+      if (blocks > XFS_MAX_BMBT_EXTLEN || blocks > this.backend.geo.agblocks / 2) throw new KernelError("EINVAL");
+    } else if (xflags & FS_XFLAG_COWEXTSIZE && !ip.isDir() && fa.cowextsize !== undefined) {
       throw new KernelError("EINVAL");
     }
     yield* xfsIlockIoMmap(ip);
     try {
       // xfs_ioctl_setattr_prepare_dax(): under dax=inode a changed flag changes S_DAX only
       // when the inode is next read in; d_mark_dontcache() makes that the last iput
-      if (!ip.isDir() && this.daxMode === "inode" && ip.flagDax() !== ((fa.xflags & FS_XFLAG_DAX) !== 0)) ip.dontcache = true;
-      this.trans(0, () => this.applyXflags(ip, fa.xflags, cowBytes), ip);
+      if (!ip.isDir() && this.daxMode === "inode" && ip.flagDax() !== ((xflags & FS_XFLAG_DAX) !== 0)) ip.dontcache = true;
+      this.trans(0, () => this.applyXflags(ip, xflags, extBytes, cowBytes), ip);
     } finally {
       xfsIunlockIoMmap(ip);
     }
@@ -1005,17 +1030,32 @@ export class XfsFileSystem implements XfsFileIoEnv {
     yield* this.iput(ip);
   }
 
-  private applyXflags(ip: XfsInode, xflags: number, cowBytes: number): void {
-    const fa = { xflags };
-    {
-      ip.diflags = (ip.diflags & ~(XFS_DIFLAG_IMMUTABLE | XFS_DIFLAG_APPEND)) |
-        (fa.xflags & FS_XFLAG_IMMUTABLE ? XFS_DIFLAG_IMMUTABLE : 0) |
-        (fa.xflags & FS_XFLAG_APPEND ? XFS_DIFLAG_APPEND : 0);
-      ip.diflags2 = (ip.diflags2 & ~(XFS_DIFLAG2_DAX | XFS_DIFLAG2_COWEXTSIZE)) |
-        (fa.xflags & FS_XFLAG_DAX ? XFS_DIFLAG2_DAX : 0) |
-        (fa.xflags & FS_XFLAG_COWEXTSIZE ? XFS_DIFLAG2_COWEXTSIZE : 0);
-      ip.cowextsize = cowBytes / this.blockSize;
-    }
+  /**
+   * `xfs_ioctl_setattr_check_extsize()` + `xfs_inode_validate_extsize()`: a file holding
+   * data keeps its hint; a hint is whole blocks, at most XFS_MAX_BMBT_EXTLEN and half an
+   * AG, and present exactly when one of its flags is.
+   */
+  private checkExtsize(ip: XfsInode, xflags: number, extBytes: number): void {
+    const hasData = ip.dataFork.nextents > 0 || ip.delayedBlks > 0;
+    if (ip.isReg() && hasData && extBytes !== ip.extsize * this.blockSize) throw new KernelError("EINVAL");
+    if (extBytes % this.blockSize !== 0) throw new KernelError("EINVAL");
+    const blocks = extBytes / this.blockSize;
+    const flagged = (xflags & (FS_XFLAG_EXTSIZE | FS_XFLAG_EXTSZINHERIT)) !== 0;
+    if (!flagged && blocks !== 0) throw new KernelError("EINVAL");
+    if (blocks > XFS_MAX_BMBT_EXTLEN || blocks > this.backend.geo.agblocks / 2) throw new KernelError("EINVAL");
+  }
+
+  private applyXflags(ip: XfsInode, xflags: number, extBytes: number, cowBytes: number): void {
+    ip.diflags = (ip.diflags & ~(XFS_DIFLAG_IMMUTABLE | XFS_DIFLAG_APPEND | XFS_DIFLAG_EXTSIZE | XFS_DIFLAG_EXTSZINHERIT)) |
+      (xflags & FS_XFLAG_IMMUTABLE ? XFS_DIFLAG_IMMUTABLE : 0) |
+      (xflags & FS_XFLAG_APPEND ? XFS_DIFLAG_APPEND : 0) |
+      (xflags & FS_XFLAG_EXTSIZE ? XFS_DIFLAG_EXTSIZE : 0) |
+      (xflags & FS_XFLAG_EXTSZINHERIT ? XFS_DIFLAG_EXTSZINHERIT : 0);
+    ip.diflags2 = (ip.diflags2 & ~(XFS_DIFLAG2_DAX | XFS_DIFLAG2_COWEXTSIZE)) |
+      (xflags & FS_XFLAG_DAX ? XFS_DIFLAG2_DAX : 0) |
+      (xflags & FS_XFLAG_COWEXTSIZE ? XFS_DIFLAG2_COWEXTSIZE : 0);
+    ip.extsize = extBytes / this.blockSize;
+    ip.cowextsize = cowBytes / this.blockSize;
   }
 
   // ---- iomap ops for the page cache and DAX ----------------------------------------

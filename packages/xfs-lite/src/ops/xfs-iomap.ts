@@ -11,7 +11,7 @@
  * mapping as srcmap); iomap_end converts what was written and remaps CoW blocks, or
  * cancels the CoW blocks when nothing was written. Each step is one transaction.
  */
-import { xfsBmapConvert, xfsBmapiWrite } from "../bmap/bmap.js";
+import { xfsBmapConvert, xfsBmapHoleBlocks, xfsBmapiWrite } from "../bmap/bmap.js";
 import { xfsBmapiRead } from "../bmap/fork.js";
 import type { XfsSpace } from "../bmap/space.js";
 import { XFS_DATA_FORK, XFS_EXT_NORM, XFS_EXT_UNWRITTEN, isHole, type XfsBmbtIrec } from "../iext/types.js";
@@ -121,12 +121,13 @@ export function xfsWriteIomapBegin(
       env.trans(0, (sp) => xfsBmapConvert(sp, ip, XFS_DATA_FORK, off, n, XFS_EXT_NORM), ip);
       return { iomap: xfsBmbtToIomap(env, { ...imap, brState: XFS_EXT_NORM }, IOMAP_F_NEW | dirty()), srcmap: undefined };
     }
-    const made = env.trans(n, (sp) => xfsBmapiWrite(sp, ip, XFS_DATA_FORK, off, n, XFS_EXT_NORM), ip);
-    for (const m of made) env.zeroBlocks(m.brStartblock, m.brBlockcount);
+    // the whole allocation is zeroed, extent-size-hint padding included (XFS_ALLOC_USERDATA_ZERO)
+    const need = xfsBmapHoleBlocks(ip, XFS_DATA_FORK, off, n);
+    const made = env.trans(need, (sp) => xfsBmapiWrite(sp, ip, XFS_DATA_FORK, off, n, XFS_EXT_NORM, (fsb, len) => env.zeroBlocks(fsb, len)), ip);
     return { iomap: xfsBmbtToIomap(env, made[0]!, IOMAP_F_NEW | dirty()), srcmap: undefined };
   }
   // xfs_iomap_write_direct(): allocate unwritten blocks, converted when the write completes
-  const made = env.trans(n, (sp) => xfsBmapiWrite(sp, ip, XFS_DATA_FORK, off, n, XFS_EXT_UNWRITTEN), ip);
+  const made = env.trans(xfsBmapHoleBlocks(ip, XFS_DATA_FORK, off, n), (sp) => xfsBmapiWrite(sp, ip, XFS_DATA_FORK, off, n, XFS_EXT_UNWRITTEN), ip);
   return { iomap: xfsBmbtToIomap(env, made[0]!, IOMAP_F_NEW | dirty()), srcmap: undefined };
 }
 
