@@ -7,6 +7,7 @@
 import { type Machine, type Process, Syscalls, bootMachine, callsOf } from "@pagelab/kernel";
 import { type ErrnoName, KernelError, createProcess, errnoName } from "@pagelab/mm-core";
 import { type FileStat, type FsStat, MemFs, type ShellFs, normalizePath } from "../shell/fs.js";
+import type { MkfsOptions } from "../run/script.js";
 import type { ProcessSys } from "../xfsio/sys.js";
 import { O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } from "../xfsio/sys.js";
 
@@ -22,7 +23,7 @@ export const XFS_IO_MMAP_BASE = 0x7ffff7b06000;
 export interface SessionConfig {
   readonly mechanism?: string;
   readonly seed?: number;
-  readonly mkfs: { readonly reflink: boolean; readonly rmapbt: boolean; readonly agcount?: number };
+  readonly mkfs: MkfsOptions;
   readonly dax: "always" | "never" | "inode";
 }
 

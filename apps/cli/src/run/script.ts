@@ -37,13 +37,31 @@ export interface MkfsOptions {
   readonly reflink: boolean;
   readonly rmapbt: boolean;
   readonly agcount?: number;
+  /** Data stripe unit and width in filesystem blocks (`-d su=,sw=` or `sunit=,swidth=`). */
+  readonly sunit?: number;
+  readonly swidth?: number;
 }
 
-/** The mkfs.xfs options the machine models: `-m reflink=,rmapbt=`, `-d agcount=`. */
+/** A mkfs size: bytes with an optional k/m/g suffix. */
+function mkfsBytes(v: string): number {
+  const m = /^(\d+)([kmg]?)$/i.exec(v);
+  if (!m) return Number.NaN;
+  return Number(m[1]) * ({ "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 } as Record<string, number>)[(m[2] as string).toLowerCase()]!;
+}
+
+/**
+ * The mkfs.xfs options the machine models: `-m reflink=,rmapbt=`, `-d agcount=` and the
+ * stripe geometry (`su=` bytes and `sw=` units, or `sunit=`/`swidth=` in 512-byte
+ * sectors), in 4 KiB blocks.
+ */
 export function parseMkfsOpts(opts: string): MkfsOptions {
   let reflink = true;
   let rmapbt = false;
   let agcount: number | undefined;
+  let su: number | undefined;
+  let sw: number | undefined;
+  let sunitSectors: number | undefined;
+  let swidthSectors: number | undefined;
   const words = opts.split(/\s+/).filter(Boolean);
   for (let i = 0; i < words.length; i++) {
     const flag = words[i];
@@ -55,9 +73,20 @@ export function parseMkfsOpts(opts: string): MkfsOptions {
       if (flag === "-m" && k === "reflink") reflink = v === "1";
       if (flag === "-m" && k === "rmapbt") rmapbt = v === "1";
       if (flag === "-d" && k === "agcount") agcount = Number(v);
+      if (flag === "-d" && k === "su") su = mkfsBytes(v ?? "");
+      if (flag === "-d" && k === "sw") sw = Number(v);
+      if (flag === "-d" && k === "sunit") sunitSectors = Number(v);
+      if (flag === "-d" && k === "swidth") swidthSectors = Number(v);
     }
   }
-  return { reflink, rmapbt, ...(agcount !== undefined ? { agcount } : {}) };
+  const sunit = su !== undefined ? su / 4096 : sunitSectors !== undefined ? sunitSectors / 8 : undefined;
+  const swidth = sunit !== undefined && sw !== undefined ? sunit * sw : swidthSectors !== undefined ? swidthSectors / 8 : sunit;
+  return {
+    reflink,
+    rmapbt,
+    ...(agcount !== undefined ? { agcount } : {}),
+    ...(sunit !== undefined && swidth !== undefined ? { sunit, swidth } : {}),
+  };
 }
 
 /** `dax=always|never|inode` from MOUNT_OPTS (default always, as the oracle mounts). */
