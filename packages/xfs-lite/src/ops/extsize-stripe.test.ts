@@ -140,7 +140,12 @@ describe("allocation under an extent size hint", () => {
     runSync(fs.setXattr(f, { xflags: FS_XFLAG_EXTSIZE, extsize: 1 * MiB }));
     // stale bytes in the free blocks the file will take (AG 0 from block 24)
     dev.write((24 * BS) / 512, fill(0xee, 2 * MiB));
-    runSync(fs.write(f, 0, fill(0x61, BS)));
+    // a DAX write fault on block 0 (iomap_begin with IOMAP_DAX), then the store
+    const flags = IOMAP_WRITE | IOMAP_FAULT | IOMAP_DAX;
+    const { iomap } = fs.iomapBegin(f, 0, BS, flags);
+    expect([iomap.offset, iomap.length]).toEqual([0, BS]);
+    dev.write(iomap.addr / 512, fill(0x61, BS));
+    fs.iomapEnd(f, 0, BS, BS, flags, iomap);
     const [e] = fs.fiemap(f);
     expect([e!.feLogical, e!.feLength, e!.feFlags]).toEqual([0, MiB, FIEMAP_EXTENT_LAST]);
     const blocks = new Uint8Array(MiB);

@@ -69,7 +69,7 @@ import {
 } from "../reflink/reflink.js";
 import type { XfsDataDevice } from "./data-dev.js";
 import { xfsFileReadRange, xfsFileUnshareRange, xfsFileWriteRange, xfsFileZeroRange, type XfsFileIoEnv } from "./file-io.js";
-import { IOMAP_DAX, IOMAP_F_SHARED, IOMAP_HOLE, IOMAP_UNWRITTEN, IOMAP_WRITE, type Iomap } from "./iomap.js";
+import { IOMAP_F_SHARED, IOMAP_HOLE, IOMAP_UNWRITTEN, IOMAP_WRITE, type Iomap } from "./iomap.js";
 import { xfsReadIomapBegin, xfsWriteIomapBegin, xfsWriteIomapEnd } from "./xfs-iomap.js";
 import {
   xfsFlushUnmapRange,
@@ -537,8 +537,7 @@ export class XfsFileSystem implements XfsFileIoEnv {
         if (at + n > ip.size) ip.iSizeWrite(at + n);
         return n;
       }
-      // dax_iomap_rw() asks for IOMAP_DAX: new blocks are zeroed and written at once
-      const n = xfsFileWriteRange(this, ip, at, data, ip.isDax() ? IOMAP_DAX : 0);
+      const n = xfsFileWriteRange(this, ip, at, data);
       // xfs_setfilesize() at I/O completion
       if (at + n > ip.size) this.trans(0, () => void (ip.size = at + n), ip);
       return n;

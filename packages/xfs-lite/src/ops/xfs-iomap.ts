@@ -104,7 +104,10 @@ export function xfsWriteIomapBegin(
     }, ip);
     if (r.cow !== undefined) {
       const src = { ...imap, brBlockcount: r.len };
-      return { iomap: xfsBmbtToIomap(env, r.cow, IOMAP_F_SHARED), srcmap: xfsBmbtToIomap(env, src, 0) };
+      // xfs_bmbt_to_iomap() marks the CoW map IOMAP_F_DIRTY too: the staging allocation
+      // just logged the inode, so a MAP_SYNC fault must force the log before mapping
+      const dirty = quiet || !env.inodeNeedsSync(ip) ? 0 : IOMAP_F_DIRTY;
+      return { iomap: xfsBmbtToIomap(env, r.cow, IOMAP_F_SHARED | dirty), srcmap: xfsBmbtToIomap(env, src, 0) };
     }
     imap = { ...imap, brBlockcount: r.len };
   }
