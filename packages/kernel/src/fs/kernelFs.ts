@@ -36,6 +36,7 @@ import {
   KernelError,
   MAP_SYNC,
   MF_MEM_PRE_REMOVE,
+  PAGECACHE_TAG_DIRTY,
   PAGE_SIZE,
   type Sleepable,
   type VmAreaStruct,
@@ -176,11 +177,20 @@ export class KernelFs {
     });
   }
 
+  /**
+   * `filemap_fdatawrite_wbc()` → `->writepages` = `dax_writeback_mapping_range()` for bytes
+   * [start, end]: nothing at all (not even the tracepoints) unless some entry is tagged dirty.
+   */
+  private *daxFdatawrite(m: AddressSpace, start: number, end: number): Sleepable {
+    if (!m.iPages.anyMarked(PAGECACHE_TAG_DIRTY)) return;
+    yield* daxWritebackMappingRange(this.dax, m, start, end);
+  }
+
   /** `daxOps.writeback`: `filemap_write_and_wait_range()` on a DAX mapping. */
   private *daxWritebackRange(ip: XfsInode, pos: number, len: number): Sleepable {
     const m = ip.mapping;
     if (m === null || !m.isDax) return;
-    yield* daxWritebackMappingRange(this.dax, m, pos, len >= Number.MAX_SAFE_INTEGER - pos ? Number.MAX_SAFE_INTEGER : pos + len - 1);
+    yield* this.daxFdatawrite(m, pos, len >= Number.MAX_SAFE_INTEGER - pos ? Number.MAX_SAFE_INTEGER : pos + len - 1);
   }
 
   /**
@@ -239,7 +249,7 @@ export class KernelFs {
   *fsyncRange(ip: XfsInode, start = 0, end = Number.MAX_SAFE_INTEGER): Sleepable {
     this.checkAlive();
     const m = ip.mapping;
-    if (m !== null && m.isDax) yield* daxWritebackMappingRange(this.dax, m, start, end);
+    if (m !== null && m.isDax) yield* this.daxFdatawrite(m, start, end);
     else if (m !== null) yield* xfsWriteAndWaitRange(this.vm, ip, start, end - start + 1);
     yield* this.fs.fsync(ip);
   }
@@ -249,7 +259,7 @@ export class KernelFs {
     this.checkAlive();
     for (const ip of [...this.fs.inodes.values()]) {
       const m = ip.mapping;
-      if (m !== null && m.isDax) yield* daxWritebackMappingRange(this.dax, m);
+      if (m !== null && m.isDax) yield* this.daxFdatawrite(m, 0, Number.MAX_SAFE_INTEGER);
     }
     yield* this.fs.syncFs();
   }
