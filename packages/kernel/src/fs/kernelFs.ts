@@ -71,6 +71,9 @@ import {
   logForceShutdown,
 } from "./shutdown.js";
 
+/** From here on a byte range reaches every page a file can have (xfs-lite rounds "to EOF" down to a page). */
+const WHOLE_FILE_LAST_BYTE = Math.floor(Number.MAX_SAFE_INTEGER / PAGE_SIZE) * PAGE_SIZE - 1;
+
 /** One owner reached by a notify_failure walk. */
 export interface FailureOwnerReport {
   readonly ino: number;
@@ -190,7 +193,9 @@ export class KernelFs {
   private *daxWritebackRange(ip: XfsInode, pos: number, len: number): Sleepable {
     const m = ip.mapping;
     if (m === null || !m.isDax) return;
-    yield* this.daxFdatawrite(m, pos, len >= Number.MAX_SAFE_INTEGER - pos ? Number.MAX_SAFE_INTEGER : pos + len - 1);
+    // xfs-lite's "to EOF" is its last page-aligned byte: the kernel's LLONG_MAX
+    const end = pos + len - 1 >= WHOLE_FILE_LAST_BYTE ? Number.MAX_SAFE_INTEGER : pos + len - 1;
+    yield* this.daxFdatawrite(m, pos, end);
   }
 
   /**
@@ -201,7 +206,7 @@ export class KernelFs {
     const m = ip.mapping;
     if (m === null || !m.isDax) return;
     const first = Math.floor(pos / PAGE_SIZE);
-    const whole = len >= Number.MAX_SAFE_INTEGER - pos;
+    const whole = pos + len - 1 >= WHOLE_FILE_LAST_BYTE;
     const last = whole ? XA_MAX_INDEX : Math.floor((pos + len - 1) / PAGE_SIZE);
     unmapMappingPages(m, first, whole ? 0 : last - first + 1, true);
     yield* daxDeleteMappingRange(this.dax, m, first, last);
@@ -252,6 +257,14 @@ export class KernelFs {
     if (m !== null && m.isDax) yield* this.daxFdatawrite(m, start, end);
     else if (m !== null) yield* xfsWriteAndWaitRange(this.vm, ip, start, end - start + 1);
     yield* this.fs.fsync(ip);
+  }
+
+  /** `filemap_write_and_wait()` of the whole file (FIEMAP_FLAG_SYNC): data only, no log force. */
+  *writeAndWait(ip: XfsInode): Sleepable {
+    this.checkAlive();
+    const m = ip.mapping;
+    if (m !== null && m.isDax) yield* this.daxFdatawrite(m, 0, Number.MAX_SAFE_INTEGER);
+    else if (m !== null) yield* xfsWriteAndWaitRange(this.vm, ip, 0, Number.MAX_SAFE_INTEGER);
   }
 
   /** `sync(2)`: every file's data, then the log. */

@@ -91,7 +91,8 @@ describe("a MAP_SYNC write fault on a shared block (reflink_while_mapped)", () =
     // as 6.12 printed: the sync fault's fsync finds no dirty entry (it is tagged only by
     // dax_insert_pfn_mkwrite), so it writes nothing back and traces nothing
     expect(events).toEqual(["dax_pte_fault ", "dax_pte_fault_done NEEDDSYNC", "dax_insert_pfn_mkwrite NOPAGE"]);
-    expect(c.fsync(b)).toBe(0);
+    // FS_IOC_FIEMAP with FIEMAP_FLAG_SYNC (xfs_io's) writes the file back first
+    expect(Array.isArray(c.fiemap(b))).toBe(true);
     expect(m.trace.drain().map((e) => `${e.event} ${e.text.split(" ").at(-1)}`)).toEqual([
       "dax_writeback_range 0x0-0x7ffffffffffff",
       "dax_writeback_one 0x1",

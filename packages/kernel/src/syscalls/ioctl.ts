@@ -6,8 +6,8 @@
  *      ioctl_fsgetxattr(), ioctl_fssetxattr(); fs/remap_range.c vfs_clone_file_range(),
  *      vfs_dedupe_file_range(); fs/xfs/xfs_ioctl.c xfs_fileattr_set()
  *
- * Simplified: FIEMAP takes no flags (FIEMAP_FLAG_SYNC is implied by DAX) and returns
- * every extent; FIDEDUPERANGE reports per destination like the kernel's info array.
+ * Simplified: FIEMAP takes FIEMAP_FLAG_SYNC only (xattr fork mapping is refused) and
+ * returns every extent; FIDEDUPERANGE reports per destination like the kernel's info array.
  */
 import { KernelError, type Sleepable } from "@pagelab/mm-core";
 import type { FiemapExtent, XfsFsxattr } from "@pagelab/xfs-lite";
@@ -21,6 +21,9 @@ export const FIDEDUPERANGE = 0xc0189436;
 export const FS_IOC_FIEMAP = 0xc020660b;
 export const FS_IOC_FSGETXATTR = 0x801c581f;
 export const FS_IOC_FSSETXATTR = 0x401c5820;
+
+/** `FIEMAP_FLAG_SYNC`: sync the file before mapping. */
+export const FIEMAP_FLAG_SYNC = 0x1;
 
 export const FILE_DEDUPE_RANGE_SAME = 0;
 export const FILE_DEDUPE_RANGE_DIFFERS = 1;
@@ -90,14 +93,17 @@ export function* sysDedupeRange(m: Machine, p: Process, srcFd: number, srcOffset
   return out;
 }
 
-/** FS_IOC_FIEMAP of [start, start + len). */
-export function* sysFiemap(m: Machine, p: Process, fd: number, start = 0, len?: number): Sleepable<FiemapExtent[]> {
+/** FS_IOC_FIEMAP of [start, start + len); FIEMAP_FLAG_SYNC (xfs_io's default) writes the file back first. */
+export function* sysFiemap(m: Machine, p: Process, fd: number, start = 0, len?: number, flags = FIEMAP_FLAG_SYNC): Sleepable<FiemapExtent[]> {
   const kfs = m.kfs;
   kfs.checkAlive();
   const f = p.files.get(fd);
   checkUint(start);
   if (len !== undefined) checkUint(len);
-  yield* [];
+  // the kernel answers EBADR, which mm-core's errno table lacks
+  if (flags & ~FIEMAP_FLAG_SYNC) throw new KernelError("EINVAL", "unsupported FIEMAP flags");
+  // fiemap_prep(): filemap_write_and_wait()
+  if (flags & FIEMAP_FLAG_SYNC) yield* kfs.writeAndWait(f.ip);
   return len === undefined ? kfs.fs.fiemap(f.ip, start) : kfs.fs.fiemap(f.ip, start, len);
 }
 

@@ -123,8 +123,8 @@ export class Syscalls {
     return this.call(p, () => sysDedupeRange(this.m, p, srcFd, srcOffset, srcLength, dests));
   }
   /** ioctl(FS_IOC_FIEMAP). */
-  fiemap(p: Process, fd: number, start = 0, len?: number): Sleepable<FiemapExtent[] | number> {
-    return this.call(p, () => sysFiemap(this.m, p, fd, start, len));
+  fiemap(p: Process, fd: number, start = 0, len?: number, flags?: number): Sleepable<FiemapExtent[] | number> {
+    return this.call(p, () => sysFiemap(this.m, p, fd, start, len, flags));
   }
   /** ioctl(FS_IOC_FSGETXATTR). */
   fsGetXattr(p: Process, fd: number): Sleepable<XfsFsxattr | number> {
