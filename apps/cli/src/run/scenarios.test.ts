@@ -21,7 +21,7 @@ function expected(name: string): string[] {
  */
 const KNOWN_DIFFERENCES: Record<string, string> = {
   pmd_fault_shared: "the machine's mkfs does not take the stripe unit (-d su=2m) yet, so the 4 MiB file starts at block 192..., not 2 MiB-aligned 8192..., and every PMD fault falls back; [trace] fault flags lack 6.12's |VMA_LOCK",
-  reflink_while_mapped: "[trace] lines: fault flags lack 6.12's |VMA_LOCK|0x800, inode numbers are 0x81/0x82 where Linux has 0x83/0x84, and the MAP_SYNC write fault on a shared block ends NOPAGE where Linux gives NEEDDSYNC then dax_insert_pfn_mkwrite",
+  reflink_while_mapped: "[trace] lines only: fault flags lack 6.12's |VMA_LOCK|0x800 and inode numbers are 0x81/0x82 where Linux has 0x83/0x84 (every other line matches)",
 };
 
 const names = readdirSync(DIR)
