@@ -14,7 +14,7 @@ describe("script format", () => {
   });
 
   it("parses the mkfs and mount options the machine models", () => {
-    expect(parseMkfsOpts("-m reflink=1,rmapbt=1 -d agcount=2,su=2m,sw=1 -l size=64m")).toEqual({ reflink: true, rmapbt: true, agcount: 2, sunit: 512, swidth: 512 });
+    expect(parseMkfsOpts("-m reflink=1,rmapbt=1 -d agcount=2,su=2m,sw=1 -l size=64m")).toEqual({ reflink: true, rmapbt: true, agcount: 2, sunit: 512, swidth: 512, logBlocks: 16384 });
     expect(parseMkfsOpts("-d sunit=1024,swidth=4096")).toMatchObject({ sunit: 128, swidth: 512 });
     expect(parseMkfsOpts("-m reflink=1,rmapbt=0").rmapbt).toBe(false);
     expect(parseMountDax("dax=never")).toBe("never");

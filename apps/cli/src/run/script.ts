@@ -40,6 +40,8 @@ export interface MkfsOptions {
   /** Data stripe unit and width in filesystem blocks (`-d su=,sw=` or `sunit=,swidth=`). */
   readonly sunit?: number;
   readonly swidth?: number;
+  /** Internal log size in filesystem blocks (`-l size=`). */
+  readonly logBlocks?: number;
 }
 
 /** A mkfs size: bytes with an optional k/m/g suffix. */
@@ -52,7 +54,7 @@ function mkfsBytes(v: string): number {
 /**
  * The mkfs.xfs options the machine models: `-m reflink=,rmapbt=`, `-d agcount=` and the
  * stripe geometry (`su=` bytes and `sw=` units, or `sunit=`/`swidth=` in 512-byte
- * sectors), in 4 KiB blocks.
+ * sectors) and the log size (`-l size=`), in 4 KiB blocks.
  */
 export function parseMkfsOpts(opts: string): MkfsOptions {
   let reflink = true;
@@ -62,11 +64,12 @@ export function parseMkfsOpts(opts: string): MkfsOptions {
   let sw: number | undefined;
   let sunitSectors: number | undefined;
   let swidthSectors: number | undefined;
+  let logBlocks: number | undefined;
   const words = opts.split(/\s+/).filter(Boolean);
   for (let i = 0; i < words.length; i++) {
     const flag = words[i];
     const value = words[i + 1] ?? "";
-    if (flag !== "-m" && flag !== "-d") continue;
+    if (flag !== "-m" && flag !== "-d" && flag !== "-l") continue;
     i++;
     for (const kv of value.split(",")) {
       const [k, v] = kv.split("=");
@@ -77,6 +80,7 @@ export function parseMkfsOpts(opts: string): MkfsOptions {
       if (flag === "-d" && k === "sw") sw = Number(v);
       if (flag === "-d" && k === "sunit") sunitSectors = Number(v);
       if (flag === "-d" && k === "swidth") swidthSectors = Number(v);
+      if (flag === "-l" && k === "size") logBlocks = mkfsBytes(v ?? "") / 4096;
     }
   }
   const sunit = su !== undefined ? su / 4096 : sunitSectors !== undefined ? sunitSectors / 8 : undefined;
@@ -86,6 +90,7 @@ export function parseMkfsOpts(opts: string): MkfsOptions {
     rmapbt,
     ...(agcount !== undefined ? { agcount } : {}),
     ...(sunit !== undefined && swidth !== undefined ? { sunit, swidth } : {}),
+    ...(logBlocks !== undefined ? { logBlocks } : {}),
   };
 }
 
