@@ -4,7 +4,7 @@
  * 4 KiB blocks, `mkfs.xfs -m reflink=1,rmapbt=1`, `mount -o dax=always`, Linux 6.12's
  * `shared-count` sharing).
  *
- * @see init/main.c (in spirit); fs/xfs/xfs_super.c xfs_fs_parse_param() (dax=);
+ * @see init/main.c (in spirit); fs/xfs/xfs_super.c xfs_fs_parse_param() (dax=); mkfs.xfs -m -d -l;
  *      drivers/nvdimm/e820.c (the legacy memmap=512M!1G pmem the oracle boots with)
  */
 import type { DaxMountMode, MechanismId } from "@pagelab/dax";
@@ -16,6 +16,12 @@ export interface MkfsConfig {
   readonly rmapbt: boolean;
   /** Allocation groups (default: what mkfs picks for the size). */
   readonly agcount?: number;
+  /** `-d su=` / `sunit=`: the data stripe unit in blocks (`sb_unit`). */
+  readonly sunit?: number;
+  /** `-d sw=` / `swidth=`: the data stripe width in blocks (`sb_width`). */
+  readonly swidth?: number;
+  /** `-l size=` in blocks. */
+  readonly logBlocks?: number;
 }
 
 /** Historic-bug switches: gup's, including the DAX truncate without the busy-page wait. */

@@ -76,6 +76,9 @@ export class Machine {
       rmapbt: config.mkfs.rmapbt,
       uuid: FS_UUID,
       ...(config.mkfs.agcount !== undefined ? { agcount: config.mkfs.agcount } : {}),
+      ...(config.mkfs.sunit !== undefined ? { sunit: config.mkfs.sunit } : {}),
+      ...(config.mkfs.swidth !== undefined ? { swidth: config.mkfs.swidth } : {}),
+      ...(config.mkfs.logBlocks !== undefined ? { logBlocks: config.mkfs.logBlocks } : {}),
     });
     this.boot = this.powerOn();
     this.mount();

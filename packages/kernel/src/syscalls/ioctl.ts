@@ -114,7 +114,7 @@ export function* sysFsGetXattr(m: Machine, p: Process, fd: number): Sleepable<Xf
   return m.kfs.fs.getXattr(f.ip);
 }
 
-export function* sysFsSetXattr(m: Machine, p: Process, fd: number, fa: { xflags: number; cowextsize?: number }): Sleepable<number> {
+export function* sysFsSetXattr(m: Machine, p: Process, fd: number, fa: { xflags: number; extsize?: number; cowextsize?: number }): Sleepable<number> {
   m.kfs.checkAlive();
   const f = p.files.get(fd);
   yield* m.kfs.fs.setXattr(f.ip, fa);

@@ -131,7 +131,7 @@ export class Syscalls {
     return this.call(p, () => sysFsGetXattr(this.m, p, fd));
   }
   /** ioctl(FS_IOC_FSSETXATTR). */
-  fsSetXattr(p: Process, fd: number, fa: { xflags: number; cowextsize?: number }): Sleepable<number> {
+  fsSetXattr(p: Process, fd: number, fa: { xflags: number; extsize?: number; cowextsize?: number }): Sleepable<number> {
     return this.call(p, () => sysFsSetXattr(this.m, p, fd, fa));
   }
   mmap(p: Process, req: MmapRequest): Sleepable<number> {
