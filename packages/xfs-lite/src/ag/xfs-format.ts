@@ -74,6 +74,8 @@ export const SB = {
   uuid: 32,
   logstart: 48,
   rootino: 56,
+  rbmino: 64,
+  rsumino: 72,
   agblocks: 84,
   agcount: 88,
   logblocks: 96,
@@ -167,6 +169,9 @@ export interface XfsSb {
   sbUuid: Uint8Array;
   sbLogstart: number;
   sbRootino: number;
+  /** `sb_rbmino` / `sb_rsumino`: the realtime bitmap and summary inodes mkfs always makes. */
+  sbRbmino: number;
+  sbRsumino: number;
   sbAgblocks: number;
   sbAgcount: number;
   sbLogblocks: number;
@@ -212,6 +217,12 @@ export function xfsSbToDisk(data: Uint8Array, sb: XfsSb): void {
     dv.setUint32(SB.rootino, 0xffffffff);
     dv.setUint32(SB.rootino + 4, 0xffffffff);
   } else writeU64(dv, SB.rootino, sb.sbRootino);
+  for (const [off, ino] of [[SB.rbmino, sb.sbRbmino], [SB.rsumino, sb.sbRsumino]] as const) {
+    if (ino < 0) {
+      dv.setUint32(off, 0xffffffff);
+      dv.setUint32(off + 4, 0xffffffff);
+    } else writeU64(dv, off, ino);
+  }
   dv.setUint32(SB.agblocks, sb.sbAgblocks);
   dv.setUint32(SB.agcount, sb.sbAgcount);
   dv.setUint32(SB.logblocks, sb.sbLogblocks);
@@ -254,6 +265,8 @@ export function xfsSbFromDisk(data: Uint8Array): XfsSb {
     sbUuid: data.slice(SB.uuid, SB.uuid + 16),
     sbLogstart: readU64(dv, SB.logstart),
     sbRootino: rootino >= 2 ** 63 ? NULLFSINO : rootino,
+    sbRbmino: readU64(dv, SB.rbmino) >= 2 ** 63 ? NULLFSINO : readU64(dv, SB.rbmino),
+    sbRsumino: readU64(dv, SB.rsumino) >= 2 ** 63 ? NULLFSINO : readU64(dv, SB.rsumino),
     sbAgblocks: dv.getUint32(SB.agblocks),
     sbAgcount: dv.getUint32(SB.agcount),
     sbLogblocks: dv.getUint32(SB.logblocks),

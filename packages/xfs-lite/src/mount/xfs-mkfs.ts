@@ -249,6 +249,8 @@ export function xfsMkfs(dev: BlockDevice, opts: XfsMkfsOptions = {}): XfsMkfsRes
     sbUuid: uuid,
     sbLogstart: logstart,
     sbRootino: NULLFSINO,
+    sbRbmino: NULLFSINO,
+    sbRsumino: NULLFSINO,
     sbAgblocks: agblocks,
     sbAgcount: agcount,
     sbLogblocks: logBlocks,

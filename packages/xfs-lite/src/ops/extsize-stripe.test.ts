@@ -200,6 +200,8 @@ describe("scenarios/pmd_fault_shared on Linux 6.12's geometry", () => {
     // mkfs.xfs -m reflink=1,rmapbt=1 -d agcount=2,su=2m,sw=1 -l size=64m on 512 MiB pmem
     const { fs, dev } = mounted({ agcount: 2, sunit: 512, swidth: 512, logBlocks: 16384 }, "always");
     const p = runSync(fs.create(fs.root, "p"));
+    // root 0x1000 at the stripe-aligned chunk, then mkfs's rbmino/rsumino: p is 0x1003 as in the trace
+    expect(p.ino).toBe(0x1003);
     runSync(fs.setXattr(p, { xflags: FS_XFLAG_EXTSIZE, extsize: 2 * MiB }));
     runSync(fs.write(p, 0, fill(0x61, 2 * MiB)));
     runSync(fs.write(p, 2 * MiB, fill(0x61, 2 * MiB)));

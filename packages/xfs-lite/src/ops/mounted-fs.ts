@@ -48,7 +48,7 @@ import {
   xfsInodeBufOps,
 } from "../inode/dinode.js";
 import { xfsAllocatedInodes, xfsDialloc, xfsDifree, xfsImap } from "../inode/ialloc.js";
-import { XfsInode } from "../inode/inode.js";
+import { S_IFREG, XfsInode } from "../inode/inode.js";
 import { xfsLogForce, xfsMount, xfsUnmount } from "../mount/xfs-mount-ops.js";
 import { xfsFsbToDaddr, type XfsMount } from "../mount/xfs-mount.js";
 import { xfsRefcountCowLeftovers } from "../refcount/refcount.js";
@@ -173,9 +173,22 @@ export class XfsMountedBackend implements XfsFsBackend {
     const ino = xfsDialloc(tp);
     if (this.mp.mSb.sbRootino === NULLFSINO) {
       this.mp.mSb.sbRootino = ino;
+      // mkfs's realtime bitmap and summary inodes come next, empty regular files without a
+      // name, even with no realtime device: the first file is root + 3 as on Linux
+      const sb = this.mp.mSb;
+      sb.sbRbmino = this.iallocMeta(tp);
+      sb.sbRsumino = this.iallocMeta(tp);
       xfsLogSb(tp);
     }
     return ino;
+  }
+
+  private iallocMeta(tp: XfsTrans): number {
+    const ip = new XfsInode(xfsDialloc(tp), S_IFREG);
+    this.logInode(tp, ip);
+    this.pinned.delete(ip);
+    this.disk.delete(ip);
+    return ip.ino;
   }
 
   ifree(ip: XfsInode): void {
@@ -435,8 +448,9 @@ export function xfsFilesMount(dev: BlockDevice, opts: XfsFilesMountOptions = {})
     }
     root = inodes.get(mp.mSb.sbRootino)!;
     // xlog_recover_process_iunlinks(): allocated inodes no directory names
+    const meta = new Set([mp.mSb.sbRbmino, mp.mSb.sbRsumino]);
     orphans = xfsAllocatedInodes(tp)
-      .filter((ino) => !inodes.has(ino))
+      .filter((ino) => !inodes.has(ino) && !meta.has(ino))
       .map((ino) => backend.readInode(tp, ino).ip);
   } finally {
     tp.cancel();
