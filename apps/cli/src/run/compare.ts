@@ -6,8 +6,9 @@
  * - `shared-count` is the reference: every line must match by shape (`shapeOfTranscript`).
  * - Any other mechanism must match every line the commands print except the lines that
  *   report a mechanism's policy rather than data: kernel log lines (`[kmsg]`, `[trace]`)
- *   and pagelab-poison's per-child summaries (`child N …`: which process the kernel chose
- *   to signal). Those are judged by invariants instead: no kernel WARNING/BUG/Oops that
+ *   pagelab-poison's per-child summaries (`child N …`: which process the kernel chose to
+ *   signal) and fiemap extent rows (where CoW put blocks follows the fault size, which
+ *   is the mechanism's: a PMD-mapped block CoWs 2 MiB, a page-cache copy 4 KiB). Those are judged by invariants instead: no kernel WARNING/BUG/Oops that
  *   real Linux did not print, memory-failure reach (pagelab-poison's check), and the
  *   kernel's monitors (`machine.invariants()`: poison owners reached, no page freed while
  *   pinned, stores reach only their file, xfs checker clean).
@@ -29,7 +30,9 @@ export interface Verdict {
 export const REFERENCE_MECHANISM = "shared-count";
 
 const isKernelLine = (l: string): boolean => l.startsWith("[kmsg] ") || l.startsWith("[trace] ");
-const isPolicyLine = (l: string): boolean => isKernelLine(l) || /^child \d+ \S+@\d+\+\d+: /.test(l);
+/** A fiemap extent row after shape normalisation (`   0: [0..7]: b1+8 0x2000`). */
+const isExtentRow = (l: string): boolean => /^\s+\d+: \[\d+\.\.\d+\]: /.test(l);
+const isPolicyLine = (l: string): boolean => isKernelLine(l) || isExtentRow(l) || /^child \d+ \S+@\d+\+\d+: /.test(l);
 const WARN = /^\[kmsg\] <\d>(WARNING:|BUG:|Oops|kernel BUG)/;
 
 /** `expected` and `got` are `-n` transcripts; `panicked` = real Linux's run ended in a panic. */

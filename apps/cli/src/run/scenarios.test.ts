@@ -20,8 +20,8 @@ function expected(name: string): string[] {
  * match, so the list stays true.
  */
 const KNOWN_DIFFERENCES: Record<string, string> = {
-  pmd_fault_shared: "the machine's mkfs does not take the stripe unit (-d su=2m) yet, so the 4 MiB file starts at block 192..., not 2 MiB-aligned 8192..., and every PMD fault falls back; [trace] fault flags lack 6.12's |VMA_LOCK",
-  reflink_while_mapped: "[trace] lines only: fault flags lack 6.12's |VMA_LOCK|0x800 and inode numbers are 0x81/0x82 where Linux has 0x83/0x84 (every other line matches)",
+  pmd_fault_shared: "[trace] lines only: PMD fault flags lack 6.12's |VMA_LOCK (mm-core's fault path does not set FAULT_FLAG_VMA_LOCK); every other line matches",
+  reflink_while_mapped: "[trace] lines only: fault flags lack 6.12's |VMA_LOCK|0x800 (mm-core sets neither FAULT_FLAG_VMA_LOCK nor FAULT_FLAG_ORIG_PTE_VALID); every other line matches",
 };
 
 const names = readdirSync(DIR)
